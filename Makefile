@@ -1,0 +1,47 @@
+# The two commands a user needs: `make lab` and `make test`.
+# Both create the virtual environment in .venv on first use.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Worker processes for the test suite; notebooks go one file per worker.
+WORKERS ?= 2
+
+.PHONY: lab test lint notebooks benchmarks clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed, got " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: $(BIN)/python requirements.txt pyproject.toml
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime requirements-test.txt
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $@
+
+lab: $(VENV)/.runtime
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check helpers tests benchmarks notebooks
+
+test: lint
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
+	    --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
+	    tests notebooks
+
+# Re-execute every notebook in place so the committed outputs match the code.
+notebooks: $(VENV)/.test
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=900 notebooks/*.ipynb tests/*.ipynb
+
+benchmarks: $(VENV)/.runtime
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

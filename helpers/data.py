@@ -1,0 +1,279 @@
+"""Data sets: MNIST and Fashion-MNIST from their original IDX files, and scikit-learn's digits.
+
+Where the files live
+    ``data_dir()`` is ``$ADVML_DATA_DIR`` if set, else ``~/.cache/advml``.  Each data set is a
+    folder in it (``mnist/``, ``fashion-mnist/``) holding the four original gzip IDX files.
+
+How a file is trusted
+    Every file is checked against the SHA-256 below before it is parsed.  A missing file is
+    downloaded from the canonical mirrors (the next mirror is tried when one fails) to a temporary
+    name in the same folder, verified, and only then renamed into place; a crash or a second
+    process therefore never leaves a half file behind, and a file that fails verification is
+    deleted, never used.
+
+The 2-D toy distributions live in :mod:`helpers.toy` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from helpers.toy import TOY_DISTRIBUTIONS, sample_toy  # noqa: F401  (re-exported)
+
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class IDXDataset:
+    """The four gzip IDX files of an MNIST-format data set, their SHA-256 and mirrors."""
+
+    folder: str
+    sha256: dict[str, str]
+    mirrors: tuple[str, ...]
+
+    def files(self, split: str) -> tuple[str, str]:
+        prefix = {"train": "train", "test": "t10k"}[split]
+        return f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"
+
+
+MNIST = IDXDataset(
+    folder="mnist",
+    sha256={
+        "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+        "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+        "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+        "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    },
+    mirrors=(
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ),
+)
+
+FASHION_MNIST = IDXDataset(
+    folder="fashion-mnist",
+    sha256={
+        "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+        "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+        "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+        "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+    },
+    mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+)
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
+
+class DataUnavailableError(FileNotFoundError):
+    """A data file is missing and could not be downloaded."""
+
+
+class ChecksumError(ValueError):
+    """A data file does not have the SHA-256 it must have."""
+
+
+def data_dir() -> Path:
+    """The data directory: ``$ADVML_DATA_DIR`` if set, else ``~/.cache/advml``."""
+    env = os.environ.get("ADVML_DATA_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "advml"
+
+
+def cache_dir() -> Path:
+    """Where computed data (Ising configurations, trained reference models) are cached.
+
+    ``$ADVML_CACHE_DIR`` if set; else the data directory if it is writable; else
+    ``~/.cache/advml`` (CI points the data directory at a read-only shared copy).
+    """
+    env = os.environ.get("ADVML_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    root = data_dir()
+    if root.is_dir() and os.access(root, os.W_OK):
+        return root
+    return Path.home() / ".cache" / "advml"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verify(path: Path, expected: str) -> None:
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ChecksumError(
+            f"{path} failed verification: expected SHA-256 {expected}, got {actual}"
+        )
+
+
+def _download(url: str, destination: Path, expected: str, timeout: float) -> None:
+    """Fetch ``url`` to a temporary file beside ``destination``, verify it, rename it in place."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            while block := response.read(1 << 20):
+                out.write(block)
+        _verify(tmp, expected)
+        os.replace(tmp, destination)  # atomic on POSIX: readers see no file or the whole file
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def ensure_file(
+    dataset: IDXDataset,
+    filename: str,
+    root: Path | None = None,
+    download: bool = True,
+    mirrors: tuple[str, ...] | None = None,
+    timeout: float = 60.0,
+) -> Path:
+    """Return the path of a verified data file, downloading it first if it is missing.
+
+    Raises ``ChecksumError`` if the file on disk is corrupt (it is deleted when ``download`` is
+    on, so the next call fetches a good copy) and ``DataUnavailableError`` if it is missing and no
+    mirror delivers a verified copy.
+    """
+    if filename not in dataset.sha256:
+        raise ValueError(f"filename={filename!r} is not one of {sorted(dataset.sha256)}")
+    folder = (Path(root) if root is not None else data_dir()) / dataset.folder
+    path = folder / filename
+    expected = dataset.sha256[filename]
+    if path.exists():
+        try:
+            _verify(path, expected)
+            return path
+        except ChecksumError:
+            if not download:
+                raise
+            path.unlink()  # a corrupt file is never used and not kept
+    if not download:
+        raise DataUnavailableError(_missing_message(dataset, folder))
+    failures = []
+    for mirror in mirrors if mirrors is not None else dataset.mirrors:
+        try:
+            _download(mirror + filename, path, expected, timeout)
+            return path
+        except (OSError, urllib.error.URLError, ChecksumError) as error:
+            failures.append(f"  {mirror}{filename}: {error}")
+    raise DataUnavailableError(
+        _missing_message(dataset, folder) + "\nDownload attempts:\n" + "\n".join(failures)
+    )
+
+
+def _missing_message(dataset: IDXDataset, folder: Path) -> str:
+    names = "\n".join(f"  {name}  (sha256 {digest})" for name, digest in dataset.sha256.items())
+    return (
+        f"The {dataset.folder} files are not available. Put these four files in {folder}:\n"
+        f"{names}\n"
+        f"or set ADVML_DATA_DIR to a folder that has a '{dataset.folder}/' subfolder with them."
+    )
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Parse an IDX file (optionally gzip-compressed) into a NumPy array.
+
+    Format: two zero bytes, a type code (0x08 = uint8, ...), the number of dimensions d, then d
+    big-endian uint32 sizes and the data in row-major order.
+    """
+    types = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        raw = handle.read()
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in types:
+        raise ValueError(f"{path} is not an IDX file: bad magic number {raw[:4]!r}")
+    ndim = raw[3]
+    shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+    dtype = np.dtype(types[raw[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    body = raw[4 + 4 * ndim :]
+    if len(body) != expected:
+        raise ValueError(f"{path}: header promises {expected} data bytes, file has {len(body)}")
+    return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _load_idx_pair(
+    dataset: IDXDataset, split: str, binarize: str | None, root: Path | None, download: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r}; expected one of {SPLITS}")
+    if binarize not in (None, "threshold", "bernoulli"):
+        raise ValueError(f"binarize={binarize!r}; expected None, 'threshold' or 'bernoulli'")
+    image_file, label_file = dataset.files(split)
+    images = read_idx(ensure_file(dataset, image_file, root, download)).astype(np.float32) / 255.0
+    labels = read_idx(ensure_file(dataset, label_file, root, download)).astype(np.int32)
+    if binarize == "threshold":
+        images = (images > 0.5).astype(np.float32)
+    elif binarize == "bernoulli":
+        # A fixed seed per split, so a "statically binarised" set is the same on every machine.
+        rng = np.random.default_rng(20170 + SPLITS.index(split))
+        images = (rng.random(images.shape, dtype=np.float32) < images).astype(np.float32)
+    return images, labels
+
+
+def load_mnist(
+    split: str = "train",
+    binarize: str | None = None,
+    root: Path | None = None,
+    download: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST digits: images ``(N, 28, 28)`` float32 in [0, 1] and labels ``(N,)`` int32.
+
+    ``split`` is ``"train"`` (N = 60000) or ``"test"`` (N = 10000).  ``binarize`` is ``None``
+    (grey levels), ``"threshold"`` (pixel > 0.5) or ``"bernoulli"`` (one fixed-seed draw
+    x ~ Bernoulli(pixel), the usual static binarisation).  For a fresh draw each epoch use
+    :func:`dynamic_binarize`.
+    """
+    return _load_idx_pair(MNIST, split, binarize, root, download)
+
+
+def load_fashion_mnist(
+    split: str = "train",
+    binarize: str | None = None,
+    root: Path | None = None,
+    download: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fashion-MNIST articles, same shapes and options as :func:`load_mnist`."""
+    return _load_idx_pair(FASHION_MNIST, split, binarize, root, download)
+
+
+@jax.jit
+def dynamic_binarize(key: jax.Array, images: jax.Array) -> jax.Array:
+    r"""Draw :math:`x_i \sim \mathrm{Bernoulli}(p_i)` per pixel; same shape and dtype as ``images``.
+
+    Call it with a new key every epoch so the model never sees the same binary image twice.
+    """
+    return (jax.random.uniform(key, images.shape) < images).astype(images.dtype)
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits (shipped with the package, no download).
+
+    Returns images ``(1797, 8, 8)`` float32 in [0, 1] (grey levels 0..16 divided by 16) and
+    labels ``(1797,)`` int32.
+    """
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    return (bunch.images / 16.0).astype(np.float32), bunch.target.astype(np.int32)
+

@@ -1,0 +1,246 @@
+"""helpers.data: the download path against a local server, the IDX parser, the loaders."""
+
+import contextlib
+import functools
+import gzip
+import hashlib
+import http.server
+import socket
+import struct
+import threading
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+from helpers import data, toy
+
+# ---------------------------------------------------------------------------------------------
+# A small IDX file and a local HTTP server on 127.0.0.1
+# ---------------------------------------------------------------------------------------------
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    header = b"\x00\x00\x08" + bytes([array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+GOOD = gzip.compress(idx_bytes(np.arange(2 * 3 * 4).reshape(2, 3, 4)), mtime=0)
+NAME = "train-images-idx3-ubyte.gz"
+
+
+def fake_dataset(mirrors) -> data.IDXDataset:
+    sha = {n: "0" * 64 for n in data.MNIST.sha256}
+    sha[NAME] = hashlib.sha256(GOOD).hexdigest()
+    return data.IDXDataset(folder="fake", sha256=sha, mirrors=tuple(mirrors))
+
+
+@contextlib.contextmanager
+def serve(folder: Path):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:  # bind, read the port, close: nothing listens there now
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name != NAME) if folder.exists() else []
+
+
+@pytest.fixture
+def site(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    with serve(served) as url:
+        yield served, url
+
+
+def test_download_verifies_and_renames_into_place(tmp_path, site):
+    served, url = site
+    (served / NAME).write_bytes(GOOD)
+    root = tmp_path / "data"
+    path = data.ensure_file(fake_dataset([url]), NAME, root=root)
+    assert path == root / "fake" / NAME
+    assert path.read_bytes() == GOOD
+    assert leftovers(root / "fake") == []  # no temporary file left behind
+    assert data.read_idx(path).shape == (2, 3, 4)
+
+
+@pytest.mark.parametrize("bad", [GOOD[: len(GOOD) // 2], b"x" * len(GOOD)], ids=["truncated", "wrong-bytes"])
+def test_bad_download_is_rejected_and_not_kept(tmp_path, site, bad):
+    served, url = site
+    (served / NAME).write_bytes(bad)
+    root = tmp_path / "data"
+    with pytest.raises(data.DataUnavailableError) as info:
+        data.ensure_file(fake_dataset([url]), NAME, root=root)
+    message = str(info.value)
+    assert NAME in message
+    assert hashlib.sha256(GOOD).hexdigest() in message  # expected hash
+    assert hashlib.sha256(bad).hexdigest() in message  # actual hash
+    assert not (root / "fake" / NAME).exists()
+    assert leftovers(root / "fake") == []
+
+
+def test_server_down_then_next_mirror(tmp_path, site):
+    served, url = site
+    (served / NAME).write_bytes(GOOD)
+    root = tmp_path / "data"
+    path = data.ensure_file(fake_dataset([closed_port_url(), url]), NAME, root=root, timeout=5)
+    assert path.read_bytes() == GOOD
+
+
+def test_server_down_everywhere_gives_a_clear_error(tmp_path):
+    root = tmp_path / "data"
+    with pytest.raises(data.DataUnavailableError) as info:
+        data.ensure_file(fake_dataset([closed_port_url()]), NAME, root=root, timeout=5)
+    message = str(info.value)
+    assert str(root / "fake") in message and "ADVML_DATA_DIR" in message and NAME in message
+    assert leftovers(root / "fake") == []
+
+
+def test_corrupt_file_on_disk_is_replaced(tmp_path, site):
+    served, url = site
+    (served / NAME).write_bytes(GOOD)
+    root = tmp_path / "data"
+    (root / "fake").mkdir(parents=True)
+    (root / "fake" / NAME).write_bytes(b"corrupt")
+    with pytest.raises(data.ChecksumError, match="expected SHA-256"):
+        data.ensure_file(fake_dataset([url]), NAME, root=root, download=False)
+    assert data.ensure_file(fake_dataset([url]), NAME, root=root).read_bytes() == GOOD
+
+
+def test_offline_without_files_says_what_to_put_where(tmp_path):
+    with pytest.raises(data.DataUnavailableError) as info:
+        data.load_mnist("test", root=tmp_path, download=False)
+    message = str(info.value)
+    assert str(tmp_path / "mnist") in message and "ADVML_DATA_DIR" in message
+    for name, digest in data.MNIST.sha256.items():
+        assert name in message and digest in message
+
+
+def test_data_dir_follows_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ADVML_DATA_DIR", str(tmp_path))
+    assert data.data_dir() == tmp_path
+    monkeypatch.delenv("ADVML_DATA_DIR")
+    assert data.data_dir() == Path.home() / ".cache" / "advml"
+
+
+def test_cache_dir_avoids_read_only_data_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("ADVML_CACHE_DIR", raising=False)
+    monkeypatch.setenv("ADVML_DATA_DIR", str(tmp_path))
+    assert data.cache_dir() == tmp_path
+    monkeypatch.setenv("ADVML_DATA_DIR", str(tmp_path / "missing"))
+    assert data.cache_dir() == Path.home() / ".cache" / "advml"
+    monkeypatch.setenv("ADVML_CACHE_DIR", str(tmp_path / "c"))
+    assert data.cache_dir() == tmp_path / "c"
+
+
+# ---------------------------------------------------------------------------------------------
+# IDX parser
+# ---------------------------------------------------------------------------------------------
+
+
+def test_read_idx_plain_and_gzip(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    labels = np.arange(5, dtype=np.uint8)
+    (tmp_path / "a.idx").write_bytes(idx_bytes(images))
+    (tmp_path / "b.idx.gz").write_bytes(gzip.compress(idx_bytes(labels)))
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "a.idx"), images)
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "b.idx.gz"), labels)
+
+
+def test_read_idx_rejects_bad_files(tmp_path):
+    (tmp_path / "magic.idx").write_bytes(b"\x01\x02\x08\x01" + b"\x00" * 8)
+    with pytest.raises(ValueError, match="bad magic"):
+        data.read_idx(tmp_path / "magic.idx")
+    (tmp_path / "short.idx").write_bytes(idx_bytes(np.zeros((4, 4)))[:-3])
+    with pytest.raises(ValueError, match="header promises 16 data bytes, file has 13"):
+        data.read_idx(tmp_path / "short.idx")
+
+
+# ---------------------------------------------------------------------------------------------
+# Real data (the verified copies in ADVML_DATA_DIR)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_mnist_shapes_ranges_and_classes(mnist_available):
+    x, y = data.load_mnist("train", download=False)
+    assert x.shape == (60000, 28, 28) and x.dtype == np.float32
+    assert y.shape == (60000,) and y.dtype == np.int32
+    assert x.min() == 0.0 and x.max() == 1.0
+    np.testing.assert_array_equal(np.bincount(y)[:3], [5923, 6742, 5958])  # published counts
+    xt, yt = data.load_mnist("test", download=False)
+    assert xt.shape == (10000, 28, 28) and np.bincount(yt).sum() == 10000
+
+
+def test_mnist_binarisation(mnist_available):
+    grey, _ = data.load_mnist("test", download=False)
+    thr, _ = data.load_mnist("test", binarize="threshold", download=False)
+    b1, _ = data.load_mnist("test", binarize="bernoulli", download=False)
+    b2, _ = data.load_mnist("test", binarize="bernoulli", download=False)
+    assert set(np.unique(thr)) == {0.0, 1.0}
+    np.testing.assert_array_equal(b1, b2)  # the static draw is the same every time
+    assert abs(b1.mean() - grey.mean()) < 1e-3  # E[Bernoulli(p)] = p
+    d1 = data.dynamic_binarize(jax.random.key(0), grey[:100])
+    d2 = data.dynamic_binarize(jax.random.key(1), grey[:100])
+    assert d1.shape == (100, 28, 28) and not np.array_equal(d1, d2)
+
+
+def test_fashion_mnist_loads(fashion_available):
+    x, y = data.load_fashion_mnist("test", download=False)
+    assert x.shape == (10000, 28, 28) and np.bincount(y).tolist() == [1000] * 10
+
+
+def test_loader_bad_arguments():
+    with pytest.raises(ValueError, match="split='valid'"):
+        data.load_mnist("valid")
+    with pytest.raises(ValueError, match="binarize='yes'"):
+        data.load_mnist("train", binarize="yes")
+    with pytest.raises(ValueError, match="filename='x.gz'"):
+        data.ensure_file(data.MNIST, "x.gz")
+
+
+def test_digits():
+    x, y = data.load_digits()
+    assert x.shape == (1797, 8, 8) and y.shape == (1797,)
+    assert 0.0 <= x.min() and x.max() == 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# 2-D toy distributions
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(toy.TOY_DISTRIBUTIONS))
+def test_toy_samplers(name):
+    x = data.sample_toy(jax.random.key(0), name, 4000)
+    assert x.shape == (4000, 2) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, data.sample_toy(jax.random.key(0), name, 4000))
+    assert np.all(np.abs(np.mean(x, axis=0)) < 0.3) and np.all((0.5 < x.std(0)) & (x.std(0) < 2))
+
+
+def test_checkerboard_only_on_dark_squares():
+    x = np.asarray(data.sample_toy(jax.random.key(1), "checkerboard", 5000)) * 1.15
+    col, row = np.floor(x[:, 0] + 2), np.floor(x[:, 1] + 2)
+    assert np.all((col + row) % 2 == 1)
+
+
+def test_toy_bad_input():
+    with pytest.raises(ValueError, match="name='spiral'"):
+        data.sample_toy(jax.random.key(0), "spiral", 10)
+    with pytest.raises(ValueError, match="n=0"):
+        data.sample_toy(jax.random.key(0), "two_moons", 0)

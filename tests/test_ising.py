@@ -1,0 +1,147 @@
+"""helpers.ising against exact enumeration, Onsager's solution and bad input."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from helpers import ising
+
+
+def chain_averages(e, m, burn_in):
+    """Time averages per chain and their standard errors from the spread across chains."""
+    out = {}
+    for name, series in (("energy_per_spin", e), ("abs_magnetization", m)):
+        per_chain = np.asarray(series[burn_in:]).mean(axis=0)
+        out[name] = (per_chain.mean(), per_chain.std(ddof=1) / math.sqrt(per_chain.size))
+    return out
+
+
+def test_energy_and_magnetization_by_hand():
+    up = jnp.ones((2, 4, 4), jnp.int8)
+    assert float(ising.energy(up)[0]) == -32.0  # 2N bonds, all satisfied
+    checker = jnp.asarray((np.indices((4, 4)).sum(0) % 2) * 2 - 1, jnp.int8)
+    assert float(ising.energy(checker)) == 32.0 and float(ising.magnetization(checker)) == 0.0
+    stripe = jnp.asarray(np.repeat([[1], [-1]], [2, 2], axis=0) * np.ones((4, 4)), jnp.int8)
+    assert float(ising.energy(stripe)) == -32.0 + 2 * 2 * 4  # two broken rows of 4 bonds
+
+
+def test_enumeration_limits():
+    states = ising.enumerate_states(3)
+    assert states.shape == (512, 3, 3) and len({s.tobytes() for s in states}) == 512
+    ex = ising.exact_observables(4, [1e4])
+    assert abs(ex["log_z"][0] - 16 * math.log(2)) < 1e-2  # T -> infinity: Z -> 2^N
+    ex = ising.exact_observables(4, [0.05])
+    assert abs(ex["energy_per_spin"][0] + 2) < 1e-9 and abs(ex["abs_magnetization"][0] - 1) < 1e-9
+
+
+def test_onsager_closed_forms():
+    assert abs(ising.T_C - 2.269185314) < 1e-9
+    assert abs(ising.onsager_energy_per_spin([ising.T_C])[0] + math.sqrt(2)) < 1e-6  # u(T_c) = -sqrt 2
+    assert abs(ising.onsager_energy_per_spin([100.0])[0] + 2 / 100) < 1e-4  # high T: u ~ -2 beta
+    np.testing.assert_allclose(ising.onsager_magnetization([0.5, 2.0, 2.3]), [1.0, 0.91132, 0.0], atol=1e-5)
+
+
+@pytest.mark.parametrize("wolff", [False, True], ids=["metropolis", "metropolis+wolff"])
+def test_sampler_matches_exact_enumeration_L4(wolff):
+    temps = np.array([1.5, 2.27, 3.0])
+    n_chains = 1000
+    chain_t = np.repeat(temps, n_chains)
+    spins = ising.random_spins(jax.random.key(0), chain_t.size, 4)
+    _, e, m = ising.run_chains(jax.random.key(1), spins, chain_t, 400, wolff=wolff)
+    exact = ising.exact_observables(4, temps)
+    e = np.asarray(e).reshape(400, 3, n_chains)
+    m = np.asarray(m).reshape(400, 3, n_chains)
+    for i, t in enumerate(temps):
+        for name, (mean, se) in chain_averages(e[:, i], m[:, i], burn_in=100).items():
+            assert abs(mean - exact[name][i]) < 3 * se, (t, name, mean, exact[name][i], se)
+
+
+def test_sampler_matches_onsager_L32_T2():
+    spins = jnp.ones((512, 32, 32), jnp.int8)
+    _, e, m = ising.run_chains(jax.random.key(2), spins, 2.0, 150, wolff=True)
+    got = chain_averages(e, m, burn_in=50)
+    for name, exact in (
+        ("energy_per_spin", ising.onsager_energy_per_spin([2.0])[0]),
+        ("abs_magnetization", ising.onsager_magnetization([2.0])[0]),
+    ):
+        mean, se = got[name]
+        assert abs(mean / exact - 1) < 0.003, (name, mean, exact)
+        assert se / abs(exact) < 0.001  # the comparison is tighter than the tolerance
+
+
+def test_high_temperature_is_disordered():
+    spins = ising.random_spins(jax.random.key(3), 256, 32)
+    _, _, m = ising.run_chains(jax.random.key(4), spins, 3.5, 100, wolff=False)
+    mean = float(np.asarray(m[50:]).mean())
+    # Finite size: <|m|> ~ sqrt(2 chi T / (pi N)) with chi ~ 0.5 here, i.e. about 0.02-0.05.
+    assert 0.0 < mean < 0.08
+
+
+def test_wolff_cluster_sizes_at_the_limits():
+    up = jnp.ones((4, 8, 8), jnp.int8)
+    flipped, size = ising.wolff_update(jax.random.key(0), up, 0.01)  # p_add = 1: all aligned spins
+    np.testing.assert_array_equal(size, 64)
+    assert np.all(np.asarray(flipped) == -1)
+    _, size = ising.wolff_update(jax.random.key(0), up, 1e6)  # p_add ~ 0: the seed alone
+    np.testing.assert_array_equal(size, 1)
+
+
+def test_metropolis_is_deterministic_for_a_key():
+    spins = ising.random_spins(jax.random.key(5), 8, 16)
+    a = ising.metropolis_sweeps(jax.random.key(6), spins, 2.0, 10)
+    b = ising.metropolis_sweeps(jax.random.key(6), spins, 2.0, 10)
+    c = ising.metropolis_sweeps(jax.random.key(7), spins, 2.0, 10)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_autocorrelation_time_of_ar1():
+    # x_t = phi x_{t-1} + noise has rho(t) = phi^t, so tau = (1 + phi) / (1 - phi) = 9 for 0.8.
+    rng = np.random.default_rng(0)
+    phi, n, chains = 0.8, 20000, 8
+    x = np.zeros((n, chains))
+    noise = rng.normal(size=(n, chains))
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + noise[t]
+    assert abs(ising.integrated_autocorrelation_time(x) / 9.0 - 1) < 0.1
+    assert abs(ising.integrated_autocorrelation_time(noise) - 1.0) < 0.1
+
+
+def test_sample_configurations_and_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("ADVML_CACHE_DIR", str(tmp_path))
+    args = (jax.random.key(8), 8, [1.5, 2.3, 3.2], 40)
+    spins, temps, info = ising.sample_configurations(*args, chains_per_T=16, pilot_steps=40)
+    assert spins.shape == (120, 8, 8) and spins.dtype == np.int8 and set(np.unique(spins)) == {-1, 1}
+    np.testing.assert_array_equal(temps, np.repeat(np.float32([1.5, 2.3, 3.2]), 40))
+    assert info["wolff"] == [False, True, False]
+    assert all(t >= 1 for t in info["tau"]) and all(s >= 40 for s in info["equilibration_steps"])
+    m = np.abs(spins.reshape(3, 40, -1).mean(-1)).mean(1)
+    assert m[0] > 0.95 and m[2] < 0.5  # ordered at T = 1.5, disordered at T = 3.2
+    files = list((tmp_path / "ising").iterdir())
+    assert len(files) == 1 and files[0].suffix == ".npz"  # no temporary file left behind
+    again, _, info2 = ising.sample_configurations(*args, chains_per_T=16, pilot_steps=40)
+    np.testing.assert_array_equal(again, spins)
+    assert info2 == info
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: ising.random_spins(jax.random.key(0), 2, 1), "L=1"),
+        (lambda: ising.metropolis_sweeps(jax.random.key(0), jnp.ones((2, 5, 5), jnp.int8), 2.0, 1), "L=5"),
+        (lambda: ising.metropolis_sweeps(jax.random.key(0), jnp.ones((2, 4, 4), jnp.int8), 0.0, 1), "temperatures"),
+        (lambda: ising.metropolis_sweeps(jax.random.key(0), jnp.ones((2, 4, 4), jnp.int8), -1.0, 1), "temperatures"),
+        (lambda: ising.metropolis_sweeps(jax.random.key(0), jnp.ones((2, 4, 4), jnp.int8), 2.0, 2.5), "n_sweeps=2.5"),
+        (lambda: ising.run_chains(jax.random.key(0), jnp.ones((2, 4, 4), jnp.int8), 2.0, 0), "n_steps=0"),
+        (lambda: ising.run_chains(jax.random.key(0), jnp.ones((2, 4, 4), jnp.int8), [1.0, 2.0, 3.0], 1), "one per chain"),
+        (lambda: ising.sample_configurations(jax.random.key(0), 7, [2.0], 10), "L=7"),
+        (lambda: ising.sample_configurations(jax.random.key(0), 8, [2.0], 10.0), "n_per_T=10.0"),
+        (lambda: ising.exact_observables(6, [2.0]), "L=6"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
