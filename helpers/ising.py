@@ -318,7 +318,8 @@ def run_chains(
     """Advance every chain ``n_steps`` Monte Carlo steps and record observables after each.
 
     One step is a checkerboard Metropolis sweep, then (if ``wolff``) one Wolff cluster flip,
-    then a global flip s -> -s with probability 1/2 (exact, since E(-s) = E(s)).  Returns (spins ``(C, L, L)``, energy per spin ``(n_steps, C)``, |m| ``(n_steps, C)``).
+    then a global flip s -> -s with probability 1/2 (exact, since E(-s) = E(s)).
+    Returns (spins ``(C, L, L)``, energy per spin ``(n_steps, C)``, |m| ``(n_steps, C)``).
     """
     spins, temps = _check_chains(spins, temperatures)
     _check_count("n_steps", n_steps)

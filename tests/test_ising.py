@@ -20,7 +20,7 @@ def chain_averages(e, m, burn_in):
 
 
 def test_energy_and_magnetization_by_hand():
-    up = jnp.ones((2, 4, 4), jnp.int8)
+    up = UP4
     assert float(ising.energy(up)[0]) == -32.0  # 2N bonds, all satisfied
     checker = jnp.asarray((np.indices((4, 4)).sum(0) % 2) * 2 - 1, jnp.int8)
     assert float(ising.energy(checker)) == 32.0 and float(ising.magnetization(checker)) == 0.0
@@ -127,16 +127,20 @@ def test_sample_configurations_and_cache(monkeypatch, tmp_path):
     assert info2 == info
 
 
+KEY = jax.random.key(0)
+UP4 = jnp.ones((2, 4, 4), jnp.int8)
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
         (lambda: ising.random_spins(jax.random.key(0), 2, 1), "L=1"),
-        (lambda: ising.metropolis_sweeps(jax.random.key(0), jnp.ones((2, 5, 5), jnp.int8), 2.0, 1), "L=5"),
-        (lambda: ising.metropolis_sweeps(jax.random.key(0), jnp.ones((2, 4, 4), jnp.int8), 0.0, 1), "temperatures"),
-        (lambda: ising.metropolis_sweeps(jax.random.key(0), jnp.ones((2, 4, 4), jnp.int8), -1.0, 1), "temperatures"),
-        (lambda: ising.metropolis_sweeps(jax.random.key(0), jnp.ones((2, 4, 4), jnp.int8), 2.0, 2.5), "n_sweeps=2.5"),
-        (lambda: ising.run_chains(jax.random.key(0), jnp.ones((2, 4, 4), jnp.int8), 2.0, 0), "n_steps=0"),
-        (lambda: ising.run_chains(jax.random.key(0), jnp.ones((2, 4, 4), jnp.int8), [1.0, 2.0, 3.0], 1), "one per chain"),
+        (lambda: ising.metropolis_sweeps(KEY, jnp.ones((2, 5, 5), jnp.int8), 2.0, 1), "L=5"),
+        (lambda: ising.metropolis_sweeps(KEY, UP4, 0.0, 1), "temperatures"),
+        (lambda: ising.metropolis_sweeps(KEY, UP4, -1.0, 1), "temperatures"),
+        (lambda: ising.metropolis_sweeps(KEY, UP4, 2.0, 2.5), "n_sweeps=2.5"),
+        (lambda: ising.run_chains(KEY, UP4, 2.0, 0), "n_steps=0"),
+        (lambda: ising.run_chains(KEY, UP4, [1.0, 2.0, 3.0], 1), "one per chain"),
         (lambda: ising.sample_configurations(jax.random.key(0), 7, [2.0], 10), "L=7"),
         (lambda: ising.sample_configurations(jax.random.key(0), 8, [2.0], 10.0), "n_per_T=10.0"),
         (lambda: ising.exact_observables(6, [2.0]), "L=6"),
