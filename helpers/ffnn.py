@@ -1,0 +1,225 @@
+r"""Feed-forward neural networks: activations, costs, hand-written back-propagation, an NNX MLP.
+
+Notation (the lecture's): layer l = 1, ..., L maps the activations :math:`\mathbf{a}^{l-1}` of
+the layer below to
+
+.. math:: \mathbf{z}^l = W^l \mathbf{a}^{l-1} + \mathbf{b}^l, \qquad
+          \mathbf{a}^l = \sigma_l(\mathbf{z}^l), \qquad \mathbf{a}^0 = \mathbf{x},
+
+with :math:`W^l` of shape ``(n_l, n_{l-1})``.  Code works on a batch of n inputs at once, one per
+row, so ``z = a @ W.T + b`` has shape ``(n, n_l)``.  The hand-written network stores its
+parameters as a list of ``{"W": (n_l, n_{l-1}), "b": (n_l,)}`` dicts, layer 1 first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+from jax.scipy.special import ndtr
+
+Params = list[dict[str, jax.Array]]
+
+
+# --------------------------------------------------------------------------------------------
+# Activations and their derivatives
+# --------------------------------------------------------------------------------------------
+def _gelu(z):
+    return z * ndtr(z)  # z Phi(z), the exact (erf) form
+
+
+def _gelu_prime(z):
+    return ndtr(z) + z * jnp.exp(-0.5 * z**2) / jnp.sqrt(2.0 * jnp.pi)
+
+
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    # name: (sigma(z), sigma'(z))
+    "identity": (lambda z: z, jnp.ones_like),
+    "sigmoid": (jax.nn.sigmoid, lambda z: jax.nn.sigmoid(z) * (1.0 - jax.nn.sigmoid(z))),
+    "tanh": (jnp.tanh, lambda z: 1.0 - jnp.tanh(z) ** 2),
+    "relu": (jax.nn.relu, lambda z: (z > 0).astype(z.dtype)),
+    "leaky_relu": (
+        lambda z: jnp.where(z > 0, z, 0.01 * z),
+        lambda z: jnp.where(z > 0, 1.0, 0.01).astype(z.dtype),
+    ),
+    "elu": (
+        lambda z: jnp.where(z > 0, z, jnp.expm1(jnp.minimum(z, 0.0))),
+        lambda z: jnp.where(z > 0, 1.0, jnp.exp(jnp.minimum(z, 0.0))).astype(z.dtype),
+    ),
+    "gelu": (_gelu, _gelu_prime),
+}
+r"""Hidden-layer activations :math:`\sigma` with their derivatives :math:`\sigma'`, elementwise.
+
+sigmoid :math:`1/(1+e^{-z})`; tanh; ReLU :math:`\max(0, z)`; leaky ReLU :math:`\max(0.01 z, z)`;
+ELU :math:`z` for z > 0 else :math:`e^z - 1`; GELU :math:`z\,\Phi(z)` (exact, with the normal CDF).
+"""
+
+
+def softmax(z: jax.Array) -> jax.Array:
+    r"""Softmax over the last axis, :math:`\mathrm{softmax}(\mathbf{z})_k = e^{z_k} / \sum_j e^{z_j}`."""
+    return jax.nn.softmax(z, axis=-1)
+
+
+# --------------------------------------------------------------------------------------------
+# Costs
+# --------------------------------------------------------------------------------------------
+def mse(prediction: jax.Array, target: jax.Array) -> jax.Array:
+    r"""Mean squared error, prediction :math:`\tilde{\mathbf{y}}` against target :math:`\mathbf{y}`:
+
+    .. math:: C = \frac{1}{n}\sum_{i=1}^n \lVert \mathbf{y}_i - \tilde{\mathbf{y}}_i \rVert^2.
+
+    prediction, target ``(n, d)`` -> scalar.
+    """
+    return jnp.mean(jnp.sum((prediction - target) ** 2, axis=-1))
+
+
+def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    r"""Softmax cross-entropy :math:`C = -\frac{1}{n}\sum_i \log \mathrm{softmax}(\mathbf{z}^L_i)_{y_i}`.
+
+    logits ``(n, K)``, integer labels ``(n,)`` in [0, K) -> scalar.
+    """
+    log_p = jax.nn.log_softmax(logits, axis=-1)
+    return -jnp.mean(jnp.take_along_axis(log_p, labels[:, None], axis=-1))
+
+
+def accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """Fraction of rows whose largest logit is at the label; logits ``(n, K)``, labels ``(n,)``."""
+    return jnp.mean(jnp.argmax(logits, axis=-1) == labels)
+
+
+# --------------------------------------------------------------------------------------------
+# The hand-written network
+# --------------------------------------------------------------------------------------------
+def init_params(key: jax.Array, sizes: Sequence[int], dtype=jnp.float32) -> Params:
+    r"""Random weights for layer sizes ``[n_0, n_1, ..., n_L]``.
+
+    :math:`W^l_{ij} \sim \mathcal{N}(0, 1/n_{l-1})` (LeCun scaling, which keeps the variance of
+    :math:`z^l` of order one), :math:`\mathbf{b}^l = 0`.
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in sizes):
+        raise ValueError(f"sizes={sizes!r}; expected at least two positive integers [n_0, ..., n_L]")
+    keys = jax.random.split(key, len(sizes) - 1)
+    return [
+        {
+            "W": jax.random.normal(k, (n_out, n_in), dtype) / jnp.sqrt(jnp.asarray(n_in, dtype)),
+            "b": jnp.zeros((n_out,), dtype),
+        }
+        for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:], strict=True)
+    ]
+
+
+def check_params(params: Params, x: jax.Array | None = None) -> None:
+    """Raise ``ValueError`` if the layer shapes do not chain (or do not fit the input ``x``)."""
+    for l, layer in enumerate(params, start=1):
+        W, b = layer["W"], layer["b"]
+        if W.ndim != 2 or b.shape != (W.shape[0],):
+            raise ValueError(f"layer {l}: W {W.shape} and b {b.shape}; expected (n_l, n_l-1) and (n_l,)")
+        if l > 1 and W.shape[1] != params[l - 2]["W"].shape[0]:
+            raise ValueError(
+                f"layer sizes do not chain: layer {l - 1} has {params[l - 2]['W'].shape[0]} outputs, "
+                f"layer {l} expects {W.shape[1]} inputs"
+            )
+    if x is not None and (x.ndim != 2 or x.shape[1] != params[0]["W"].shape[1]):
+        raise ValueError(f"x has shape {x.shape}; expected (n, {params[0]['W'].shape[1]})")
+
+
+def forward(params: Params, x: jax.Array, activation: str = "sigmoid"):
+    r"""Feed-forward pass; returns the output pre-activations :math:`\mathbf{z}^L` ``(n, n_L)`` and
+    the lists ``zs = [z^1, ..., z^L]``, ``activations = [a^0 = x, ..., a^{L-1}]`` kept for
+    back-propagation.  Hidden layers use ``activation``; the output layer is left linear, the cost
+    applies its own output function (identity for MSE, softmax for cross-entropy).
+    """
+    sigma, _ = ACTIVATIONS[activation]
+    a, zs, activations = x, [], [x]
+    for l, layer in enumerate(params, start=1):
+        z = a @ layer["W"].T + layer["b"]
+        zs.append(z)
+        if l < len(params):
+            a = sigma(z)
+            activations.append(a)
+    return zs[-1], zs, activations
+
+
+def cost(params: Params, x: jax.Array, y: jax.Array, activation: str = "sigmoid", kind: str = "mse"):
+    """The cost of the network on a batch: ``mse`` (y ``(n, n_L)``) or ``cross_entropy`` (labels ``(n,)``)."""
+    out, _, _ = forward(params, x, activation)
+    return mse(out, y) if kind == "mse" else cross_entropy(out, y)
+
+
+def backprop(params: Params, x: jax.Array, y: jax.Array, activation: str = "sigmoid", kind: str = "mse"):
+    r"""Gradients of :func:`cost` by the back-propagation equations (no automatic differentiation).
+
+    With :math:`\delta^l = \partial C / \partial \mathbf{z}^l` (one row per example):
+
+    .. math::
+        \delta^L &= \frac{2}{n}(\mathbf{a}^L - \mathbf{y}) \ \text{(MSE, linear output)}, \quad
+        \delta^L = \frac{1}{n}(\mathrm{softmax}(\mathbf{z}^L) - \mathbf{e}_y) \ \text{(cross-entropy)}, \\
+        \delta^l &= \left( (W^{l+1})^T \delta^{l+1} \right) \odot \sigma'(\mathbf{z}^l), \\
+        \frac{\partial C}{\partial W^l} &= \delta^l (\mathbf{a}^{l-1})^T, \qquad
+        \frac{\partial C}{\partial \mathbf{b}^l} = \delta^l,
+
+    each summed over the batch.  Returns a list of ``{"W", "b"}`` gradients shaped like ``params``.
+    """
+    check_params(params, x)
+    if kind not in ("mse", "cross_entropy"):
+        raise ValueError(f"kind={kind!r}; expected 'mse' or 'cross_entropy'")
+    n = x.shape[0]
+    out, zs, activations = forward(params, x, activation)
+    if kind == "mse":
+        if y.shape != out.shape:
+            raise ValueError(f"y has shape {y.shape}; expected {out.shape}")
+        delta = 2.0 / n * (out - y)
+    else:
+        _check_labels(y, n, out.shape[1])
+        delta = (softmax(out) - jax.nn.one_hot(y, out.shape[1], dtype=out.dtype)) / n
+    _, sigma_prime = ACTIVATIONS[activation]
+    grads = [None] * len(params)
+    for l in range(len(params) - 1, -1, -1):  # python index l is the lecture's layer l + 1
+        grads[l] = {"W": delta.T @ activations[l], "b": jnp.sum(delta, axis=0)}
+        if l > 0:
+            delta = (delta @ params[l]["W"]) * sigma_prime(zs[l - 1])
+    return grads
+
+
+def _check_labels(labels: jax.Array, n: int, n_classes: int) -> None:
+    if labels.shape != (n,):
+        raise ValueError(f"labels have shape {labels.shape}; expected ({n},) to match the batch")
+    if not jnp.issubdtype(labels.dtype, jnp.integer):
+        raise ValueError(f"labels have dtype {labels.dtype}; expected integers")
+    low, high = int(jnp.min(labels)), int(jnp.max(labels))
+    if low < 0 or high >= n_classes:
+        raise ValueError(f"labels span [{low}, {high}]; expected values in [0, {n_classes - 1}]")
+
+
+# --------------------------------------------------------------------------------------------
+# The same network as a Flax NNX module (what the training notebooks use)
+# --------------------------------------------------------------------------------------------
+class MLP(nnx.Module):
+    """Multilayer perceptron: ``sizes = [n_0, ..., n_L]``, ``activation`` between layers, linear output.
+
+    ``__call__`` maps ``(n, n_0)`` (or ``(n, h, w)``, flattened) to ``(n, n_L)`` logits or values.
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: str = "relu", *, rngs: nnx.Rngs):
+        sizes = list(sizes)
+        if len(sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in sizes):
+            raise ValueError(f"sizes={sizes!r}; expected at least two positive integers")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation={activation!r}; expected one of {sorted(ACTIVATIONS)}")
+        self.sizes = tuple(sizes)
+        self.activation = activation
+        self.layers = nnx.List(
+            [nnx.Linear(n_in, n_out, rngs=rngs) for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
+        )
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = x.reshape(x.shape[0], -1)
+        if x.shape[1] != self.sizes[0]:
+            raise ValueError(f"input has {x.shape[1]} features per example; expected {self.sizes[0]}")
+        sigma, _ = ACTIVATIONS[self.activation]
+        for layer in self.layers[:-1]:
+            x = sigma(layer(x))
+        return self.layers[-1](x)
