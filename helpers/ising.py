@@ -362,6 +362,41 @@ def integrated_autocorrelation_time(series, window_factor: float = 5.0) -> float
 
 
 # --------------------------------------------------------------------------------------------
+# Symmetries and analysis
+# --------------------------------------------------------------------------------------------
+def symmetry_augment(key: jax.Array, spins: jax.Array) -> jax.Array:
+    r"""Apply a random lattice translation (one per call) and a random global flip (one per configuration).
+
+    spins ``(n, L, L)`` -> same shape and dtype.  Both maps leave :math:`E(\mathbf{s})` and
+    :math:`|m|` unchanged, so they preserve the Boltzmann weight and any phase label: a free way
+    to show a network that the physics is translation- and :math:`\mathbb{Z}_2`-invariant.
+    """
+    if spins.ndim != 3:
+        raise ValueError(f"spins has shape {spins.shape}; expected (n, L, L)")
+    k_row, k_col, k_flip = jax.random.split(key, 3)
+    spins = jnp.roll(spins, jax.random.randint(k_row, (), 0, spins.shape[1]), axis=1)
+    spins = jnp.roll(spins, jax.random.randint(k_col, (), 0, spins.shape[2]), axis=2)
+    return spins * jax.random.rademacher(k_flip, (spins.shape[0], 1, 1), dtype=spins.dtype)
+
+
+def crossing_temperature(temperatures, values, level: float = 0.5) -> float:
+    """Temperature where ``values`` (decreasing through ``level``) first crosses it, by linear interpolation.
+
+    temperatures ``(n_T,)`` increasing; values ``(n_T,)``, e.g. a classifier's mean P(ordered).
+    """
+    t = np.asarray(temperatures, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    if t.shape != v.shape or t.ndim != 1 or np.any(np.diff(t) <= 0):
+        raise ValueError(f"temperatures {t.shape} and values {v.shape}: expected equal 1-D, increasing T")
+    above = v >= level
+    i = np.flatnonzero(above[:-1] & ~above[1:])
+    if i.size == 0:
+        raise ValueError(f"values never cross level={level} from above")
+    i = i[0]
+    return float(t[i] + (v[i] - level) / (v[i] - v[i + 1]) * (t[i + 1] - t[i]))
+
+
+# --------------------------------------------------------------------------------------------
 # Data set
 # --------------------------------------------------------------------------------------------
 WOLFF_WINDOW = (1.8, 2.9)

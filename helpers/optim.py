@@ -103,7 +103,7 @@ def adagrad(
 
     def rule(g, m, G, t):
         G = G + g**2
-        return -_rate(learning_rate, t) * g / jnp.sqrt(G + eps), m, G
+        return -_rate(learning_rate, t) * (jax.lax.rsqrt(G + eps) * g), m, G
 
     return _transformation(rule, initial_second=initial_accumulator)
 
@@ -145,8 +145,9 @@ def adam(
     def rule(g, m, v, t):
         m = b1 * m + (1.0 - b1) * g
         v = b2 * v + (1.0 - b2) * g**2
-        k = (t + 1).astype(g.dtype)
-        m_hat, v_hat = m / (1.0 - b1**k), v / (1.0 - b2**k)
+        k = t + 1  # an integer power, as Optax computes it
+        m_hat = m / (1.0 - b1**k).astype(g.dtype)
+        v_hat = v / (1.0 - b2**k).astype(g.dtype)
         return -_rate(learning_rate, t) * m_hat / (jnp.sqrt(v_hat) + eps), m, v
 
     return _transformation(rule)

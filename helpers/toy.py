@@ -1,7 +1,8 @@
-"""Two-dimensional toy distributions for generative models, sampled with an explicit key.
+"""Two-dimensional toy data: distributions for generative models, test functions for fitting.
 
 Each sampler returns points ``(n, 2)`` float32, scaled so each coordinate has a standard
 deviation of roughly one, which keeps one set of hyper-parameters usable across all four.
+The test functions are the course's Franke function and Rosenbrock's valley.
 """
 
 from __future__ import annotations
@@ -72,3 +73,27 @@ def sample_toy(key: jax.Array, name: str, n: int) -> jax.Array:
 @partial(jax.jit, static_argnames=("name", "n"))
 def _sample(key: jax.Array, name: str, n: int) -> jax.Array:
     return TOY_DISTRIBUTIONS[name](key, n).astype(jnp.float32)
+
+
+def franke(x: jax.Array, y: jax.Array) -> jax.Array:
+    r"""Franke's function on the unit square (the course's regression benchmark), elementwise:
+
+    .. math:: F = \tfrac34 e^{-\frac{(9x-2)^2}{4} - \frac{(9y-2)^2}{4}}
+              + \tfrac34 e^{-\frac{(9x+1)^2}{49} - \frac{9y+1}{10}}
+              + \tfrac12 e^{-\frac{(9x-7)^2}{4} - \frac{(9y-3)^2}{4}}
+              - \tfrac15 e^{-(9x-4)^2 - (9y-7)^2}.
+    """
+    return (
+        0.75 * jnp.exp(-((9 * x - 2) ** 2) / 4 - (9 * y - 2) ** 2 / 4)
+        + 0.75 * jnp.exp(-((9 * x + 1) ** 2) / 49 - (9 * y + 1) / 10)
+        + 0.5 * jnp.exp(-((9 * x - 7) ** 2) / 4 - (9 * y - 3) ** 2 / 4)
+        - 0.2 * jnp.exp(-((9 * x - 4) ** 2) - (9 * y - 7) ** 2)
+    )
+
+
+def rosenbrock(theta: jax.Array) -> jax.Array:
+    r"""Rosenbrock's valley, minimum 0 at (1, 1):
+
+    .. math:: f(\theta) = (1 - \theta_0)^2 + 100 (\theta_1 - \theta_0^2)^2.
+    """
+    return (1.0 - theta[0]) ** 2 + 100.0 * (theta[1] - theta[0] ** 2) ** 2

@@ -102,3 +102,50 @@ def fit(
                 history.setdefault(name, []).append(float(value))
         bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
     return history
+
+
+def fit_full_batch(
+    model: nnx.Module,
+    optimizer: optax.GradientTransformation,
+    loss_fn: LossFn,
+    data: tuple[jax.Array, ...],
+    *,
+    steps: int,
+    key: jax.Array | None = None,
+) -> jax.Array:
+    """Train ``model`` in place with ``steps`` full-batch steps, all in one ``lax.scan``.
+
+    For small problems (a function on a grid, a toy regression) where every step sees all the
+    data.  Any Optax optimiser works, including line-search ones such as ``optax.lbfgs()``: each
+    step passes the loss value, gradient and loss function along, as they need.  Returns the loss
+    before each step, ``(steps,)``.
+    """
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps={steps!r}; expected a positive integer")
+    data = tuple(jnp.asarray(a) for a in data)
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    key = jax.random.key(0) if key is None else key
+
+    optimizer = optax.with_extra_args_support(optimizer)
+
+    @jax.jit
+    def run(params, key):
+        def step(carry, k):
+            params, opt_state = carry
+
+            def value_fn(p):
+                return loss_fn(nnx.merge(graphdef, p, rest), data, k)
+
+            loss, grads = jax.value_and_grad(value_fn)(params)
+            updates, opt_state = optimizer.update(
+                grads, opt_state, params, value=loss, grad=grads, value_fn=value_fn
+            )
+            return (optax.apply_updates(params, updates), opt_state), loss
+
+        carry = (params, optimizer.init(params))
+        (params, _), losses = jax.lax.scan(step, carry, jax.random.split(key, steps))
+        return params, losses
+
+    params, losses = run(params, key)
+    nnx.update(model, params)
+    return losses

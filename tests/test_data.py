@@ -244,3 +244,12 @@ def test_toy_bad_input():
         data.sample_toy(jax.random.key(0), "spiral", 10)
     with pytest.raises(ValueError, match="n=0"):
         data.sample_toy(jax.random.key(0), "two_moons", 0)
+
+
+def test_test_functions():
+    # Franke's function: F(0, 0) from its four terms by hand; Rosenbrock's minimum.
+    terms = [0.75 * np.exp(-2), 0.75 * np.exp(-1 / 49 - 0.1), 0.5 * np.exp(-58 / 4), -0.2 * np.exp(-65)]
+    expected = sum(terms)
+    assert float(toy.franke(0.0, 0.0)) == pytest.approx(expected, rel=1e-6)
+    assert float(toy.rosenbrock(np.array([1.0, 1.0]))) == 0.0
+    assert float(toy.rosenbrock(np.array([0.0, 0.0]))) == 1.0

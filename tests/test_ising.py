@@ -149,3 +149,24 @@ UP4 = jnp.ones((2, 4, 4), jnp.int8)
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_symmetry_augment_preserves_energy_and_abs_m():
+    spins = ising.random_spins(jax.random.key(9), 16, 8)
+    out = ising.symmetry_augment(jax.random.key(10), spins)
+    assert out.shape == spins.shape and out.dtype == spins.dtype
+    assert not np.array_equal(out, spins)
+    np.testing.assert_array_equal(ising.energy(out), ising.energy(spins))
+    np.testing.assert_array_equal(np.abs(ising.magnetization(out)), np.abs(ising.magnetization(spins)))
+    with pytest.raises(ValueError, match="expected \\(n, L, L\\)"):
+        ising.symmetry_augment(KEY, spins[0])
+
+
+def test_crossing_temperature():
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    assert ising.crossing_temperature(t, [1.0, 0.8, 0.2, 0.0]) == pytest.approx(2.5)
+    assert ising.crossing_temperature(t, [1.0, 0.6, 0.4, 0.0], level=0.6) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="never cross"):
+        ising.crossing_temperature(t, [0.1, 0.2, 0.3, 0.4])
+    with pytest.raises(ValueError, match="increasing"):
+        ising.crossing_temperature(t[::-1], [1.0, 0.8, 0.2, 0.0])

@@ -92,3 +92,14 @@ def test_fit_bad_input():
         train.fit(model, optax.sgd(0.1), loss_fn, (x, y), key=jax.random.key(0), epochs=1, batch_size=0)
     with pytest.raises(ValueError, match="epochs=0"):
         train.fit(model, optax.sgd(0.1), loss_fn, (x, y), key=jax.random.key(0), epochs=0, batch_size=8)
+
+
+@pytest.mark.parametrize("optimizer", [optax.adam(0.05), optax.lbfgs()], ids=["adam", "lbfgs"])
+def test_fit_full_batch(optimizer):
+    x, y = tiny_problem()
+    model = ffnn.MLP([2, 16, 2], "tanh", rngs=nnx.Rngs(0))
+    losses = train.fit_full_batch(model, optimizer, loss_fn, (x, y), steps=200)
+    assert losses.shape == (200,)
+    assert float(loss_fn(model, (x, y), None)) < 0.3 * float(losses[0])  # the model object was updated
+    with pytest.raises(ValueError, match="steps=0"):
+        train.fit_full_batch(model, optimizer, loss_fn, (x, y), steps=0)

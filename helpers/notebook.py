@@ -1,0 +1,69 @@
+"""Notebook plumbing shared by every notebook: figure defaults, memory hygiene, source display, budget.
+
+Why the memory hygiene: XLA keeps every compiled program in memory, and a notebook compiles
+hundreds (each eager operation is one), so a kernel's memory grows cell by cell even when the data
+are freed; glibc also keeps freed pages.  Binder allows about 2 GB.  ``free_memory`` drops the
+compiled-program caches (later cells recompile what they use) and hands freed pages back to the
+operating system; ``setup`` runs it after every cell.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import inspect
+import resource
+import sys
+import time
+
+import jax
+import matplotlib.pyplot as plt
+
+_LIBC = None
+if sys.platform.startswith("linux"):
+    try:
+        _LIBC = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl): nothing to trim
+        _LIBC = None
+
+
+def free_memory() -> None:
+    """Drop JAX's compiled-program caches and return freed heap pages to the OS (glibc only)."""
+    jax.clear_caches()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def setup() -> float:
+    """Figure defaults and ``free_memory`` after every cell; returns the start time for ``finish``."""
+    plt.rcParams.update(
+        {"figure.dpi": 72, "figure.figsize": (9, 3.2), "axes.grid": True, "grid.alpha": 0.3}
+    )
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None:
+        shell.events.register("post_run_cell", lambda result: free_memory())
+    return time.perf_counter()
+
+
+def show(function) -> None:
+    """Display a helper's source code, highlighted, next to the equation it implements."""
+    from IPython.display import Code, display
+
+    display(Code(inspect.getsource(function), language="python"))
+
+
+def peak_memory_gb() -> float:
+    """Peak resident memory of this process in GB (``ru_maxrss``: kB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1e9 if sys.platform == "darwin" else 1e6)
+
+
+def finish(start: float) -> tuple[float, float]:
+    """Print and return (total run time in s, peak memory in GB) since ``start``."""
+    total, peak = time.perf_counter() - start, peak_memory_gb()
+    print(f"total run time {total:.0f} s, peak memory {peak:.2f} GB")
+    return total, peak
