@@ -182,14 +182,16 @@ def fit(
     reinit_fraction: float = 0.05,
     chunk: int = 100,
     progress: bool = True,
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], jax.Array]:
     r"""Train an energy network (an NNX module, :math:`E_\theta(\mathbf{x})` = ``model(x)[:, 0]``) in place.
 
     Each step: a data batch :math:`\mathbf{x}^+`; negatives :math:`\mathbf{x}^-` from
     ``langevin_steps`` Langevin steps started from the replay buffer (:func:`buffer_sample`); one
     optimiser step on :func:`contrastive_divergence_loss`; the negatives go back into the buffer.
-    ``chunk`` steps run as one compiled ``lax.scan``.  Returns the history per chunk: mean loss
-    and mean energies of data and negatives (``"loss"``, ``"e_data"``, ``"e_model"``).
+    ``chunk`` steps run as one compiled ``lax.scan``.  Returns the history per chunk (mean loss
+    and mean energies of data and negatives: ``"loss"``, ``"e_data"``, ``"e_model"``) and the
+    final replay buffer, whose entries are the end points of the model's persistent Langevin
+    chains.
     """
     import optax
     from flax import nnx
@@ -234,4 +236,4 @@ def fit(
         for name, value in zip(history, (loss, e_pos, e_neg), strict=True):
             history[name].append(float(value))
     nnx.update(model, carry[0])
-    return history
+    return history, carry[2]

@@ -83,9 +83,11 @@ def test_ebm_fit_lowers_data_energy_relative_to_noise():
     data = toy.sample_toy(jax.random.key(7), "eight_gaussians", 2000)
     model = ffnn.MLP([2, 32, 1], "elu", rngs=nnx.Rngs(1))
     noise = lambda k, n: jax.random.uniform(k, (n, 2), minval=-3, maxval=3)  # noqa: E731
-    history = ebm.fit(model, optax.adam(1e-3, b1=0.0), data, key=jax.random.key(8), steps=200, batch_size=64,
-                      noise_fn=noise, langevin_steps=10, step_size=1e-2, chunk=50, progress=False)
-    assert len(history["loss"]) == 4
+    history, buffer = ebm.fit(
+        model, optax.adam(1e-3, b1=0.0), data, key=jax.random.key(8), steps=200, batch_size=64,
+        noise_fn=noise, langevin_steps=10, step_size=1e-2, chunk=50, progress=False,
+    )
+    assert len(history["loss"]) == 4 and buffer.shape == (8192, 2)
     far = noise(jax.random.key(9), 2000)
     assert float(jnp.mean(model(data)[:, 0])) < float(jnp.mean(model(far)[:, 0]))
 
