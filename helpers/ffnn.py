@@ -189,7 +189,10 @@ def _check_labels(labels: jax.Array, n: int, n_classes: int) -> None:
         raise ValueError(f"labels have shape {labels.shape}; expected ({n},) to match the batch")
     if not jnp.issubdtype(labels.dtype, jnp.integer):
         raise ValueError(f"labels have dtype {labels.dtype}; expected integers")
-    low, high = int(jnp.min(labels)), int(jnp.max(labels))
+    try:
+        low, high = int(jnp.min(labels)), int(jnp.max(labels))
+    except jax.errors.ConcretizationTypeError:  # under jit the values are unknown; shapes were checked
+        return
     if low < 0 or high >= n_classes:
         raise ValueError(f"labels span [{low}, {high}]; expected values in [0, {n_classes - 1}]")
 

@@ -74,3 +74,11 @@ def test_bad_input():
         ffnn.MLP([4, 2], "swish", rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="expected 12"):
         ffnn.MLP([12, 2], rngs=nnx.Rngs(0))(jnp.ones((2, 5)))
+
+
+def test_backprop_under_jit():
+    params = ffnn.init_params(jax.random.key(0), [4, 3, 2])
+    x, labels = jnp.ones((5, 4)), jnp.array([0, 1, 1, 0, 1])
+    jitted = jax.jit(ffnn.backprop, static_argnums=(3, 4))(params, x, labels, "tanh", "cross_entropy")
+    eager = ffnn.backprop(params, x, labels, "tanh", "cross_entropy")
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), jitted, eager)
