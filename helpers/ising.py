@@ -20,7 +20,7 @@ Samplers
     run their loops under ``jax.lax.scan`` / ``while_loop``.
 
 Random numbers in the Metropolis sweep come from a counter-based generator: a fresh pair of
-32-bit keys per sweep is drawn with ``jax.random`` (explicit keys, reproducible), and site i's
+32-bit keys per half-sweep is drawn with ``jax.random`` (explicit keys, reproducible), and site i's
 uniform 32-bit number is :math:`H(H(i \oplus k_1) \oplus k_2)`, with H the "lowbias32"
 integer finaliser (a bijection with full avalanche).  On a CPU this is several times faster than
 ``jax.random.bits`` for a million numbers per sweep (``benchmarks/ising_speed.py``), and the
@@ -331,9 +331,7 @@ def random_spins(key: jax.Array, n_chains: int, L: int) -> jax.Array:
     """Independent uniformly random (infinite-temperature) configurations ``(n_chains, L, L)`` int8."""
     _check_lattice(L, even=False)
     _check_count("n_chains", n_chains)
-    return (2 * jax.random.bernoulli(key, 0.5, (n_chains, L, L)).astype(jnp.int8) - 1).astype(
-        jnp.int8
-    )
+    return jax.random.rademacher(key, (n_chains, L, L), dtype=jnp.int8)
 
 
 def integrated_autocorrelation_time(series, window_factor: float = 5.0) -> float:

@@ -26,6 +26,30 @@ LossFn = Callable[[nnx.Module, tuple[jax.Array, ...], jax.Array], jax.Array]
 """``loss_fn(model, batch, key) -> scalar``: batch is a tuple of arrays (one batch of each)."""
 
 
+def _optimizer_step(graphdef, rest, optimizer: optax.GradientTransformation, loss_fn: LossFn):
+    """``step((params, opt_state), (batch, key)) -> ((params, opt_state), loss)``, for ``lax.scan``.
+
+    The loss value, gradient and loss function are passed to the optimiser too, so line-search
+    optimisers (``optax.lbfgs``) work as well as plain ones.
+    """
+    optimizer = optax.with_extra_args_support(optimizer)
+
+    def step(carry, inputs):
+        params, opt_state = carry
+        batch, key = inputs
+
+        def value_fn(p):
+            return loss_fn(nnx.merge(graphdef, p, rest), batch, key)
+
+        loss, grads = jax.value_and_grad(value_fn)(params)
+        updates, opt_state = optimizer.update(
+            grads, opt_state, params, value=loss, grad=grads, value_fn=value_fn
+        )
+        return (optax.apply_updates(params, updates), opt_state), loss
+
+    return step
+
+
 def make_epoch(model: nnx.Module, optimizer: optax.GradientTransformation, loss_fn: LossFn, batch_size: int):
     """Build ``epoch(params, opt_state, key, data) -> (params, opt_state, losses (n_batches,))``.
 
@@ -33,17 +57,7 @@ def make_epoch(model: nnx.Module, optimizer: optax.GradientTransformation, loss_
     is one XLA program whatever the number of batches.
     """
     graphdef, _, rest = nnx.split(model, nnx.Param, ...)
-
-    def step(carry, inputs):
-        params, opt_state = carry
-        batch, key = inputs
-
-        def loss_of(p):
-            return loss_fn(nnx.merge(graphdef, p, rest), batch, key)
-
-        loss, grads = jax.value_and_grad(loss_of)(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), loss
+    step = _optimizer_step(graphdef, rest, optimizer, loss_fn)
 
     @jax.jit
     def epoch(params, opt_state, key, data):
@@ -125,25 +139,14 @@ def fit_full_batch(
     data = tuple(jnp.asarray(a) for a in data)
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     key = jax.random.key(0) if key is None else key
-
-    optimizer = optax.with_extra_args_support(optimizer)
+    step = _optimizer_step(graphdef, rest, optimizer, loss_fn)
 
     @jax.jit
     def run(params, key):
-        def step(carry, k):
-            params, opt_state = carry
-
-            def value_fn(p):
-                return loss_fn(nnx.merge(graphdef, p, rest), data, k)
-
-            loss, grads = jax.value_and_grad(value_fn)(params)
-            updates, opt_state = optimizer.update(
-                grads, opt_state, params, value=loss, grad=grads, value_fn=value_fn
-            )
-            return (optax.apply_updates(params, updates), opt_state), loss
-
         carry = (params, optimizer.init(params))
-        (params, _), losses = jax.lax.scan(step, carry, jax.random.split(key, steps))
+        (params, _), losses = jax.lax.scan(
+            lambda carry, k: step(carry, (data, k)), carry, jax.random.split(key, steps)
+        )
         return params, losses
 
     params, losses = run(params, key)
