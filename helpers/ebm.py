@@ -15,6 +15,9 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import optax
+from flax import nnx
+from tqdm.auto import tqdm
 
 EnergyFn = Callable[[jax.Array], jax.Array]
 
@@ -193,10 +196,6 @@ def fit(
     final replay buffer, whose entries are the end points of the model's persistent Langevin
     chains.
     """
-    import optax
-    from flax import nnx
-    from tqdm.auto import tqdm
-
     if not isinstance(steps, int) or steps < chunk or steps % chunk:
         raise ValueError(f"steps={steps!r}; expected a positive multiple of chunk={chunk}")
     sizes = _step_sizes(step_size, langevin_steps)
