@@ -45,8 +45,17 @@ def setup() -> float:
     except ImportError:
         shell = None
     if shell is not None:
-        shell.events.register("post_run_cell", lambda result: free_memory())
+        shell.events.register("post_run_cell", _after_cell)
     return time.perf_counter()
+
+
+_PEAK_BY_CELL: list[tuple[int, float]] = []  # (execution count, peak memory in GB after that cell)
+
+
+def _after_cell(result) -> None:
+    # Record the peak before freeing, so ``finish`` can name the cell that set it.
+    _PEAK_BY_CELL.append((result.execution_count or 0, peak_memory_gb()))
+    free_memory()
 
 
 def show(function) -> None:
@@ -57,13 +66,37 @@ def show(function) -> None:
 
 
 def peak_memory_gb() -> float:
-    """Peak resident memory of this process in GB (``ru_maxrss``: kB on Linux, bytes on macOS)."""
+    """Peak resident memory of this process in GB.
+
+    On Linux this is ``VmHWM`` from ``/proc/self/status``, the high-water mark of this process's
+    own address space.  ``ru_maxrss`` is not used there because Linux carries it over from the
+    parent through fork and exec: a kernel started by a large process (a test runner) would
+    report the parent's size.  Elsewhere ``ru_maxrss`` (bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1e6  # kB
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1e9 if sys.platform == "darwin" else 1e6)
 
 
 def finish(start: float) -> tuple[float, float]:
-    """Print and return (total run time in s, peak memory in GB) since ``start``."""
-    total, peak = time.perf_counter() - start, peak_memory_gb()
-    print(f"total run time {total:.0f} s, peak memory {peak:.2f} GB")
-    return total, peak
+    """Print and return (total run time in s, peak memory in GB) since ``start``.
+
+    Also names the cell (by execution count) after which the peak was first reached, to show
+    where to look when a notebook outgrows its memory budget.
+    """
+    total = time.perf_counter() - start
+    print(f"total run time {total:.0f} s, {peak_report()}")
+    return total, peak_memory_gb()
+
+
+def peak_report() -> str:
+    """``"peak memory X GB"``, plus the first cell (by execution count) after which it was reached."""
+    peak = peak_memory_gb()
+    where = next((f" (reached in cell [{count}])" for count, gb in _PEAK_BY_CELL if gb >= peak - 0.005), "")
+    return f"peak memory {peak:.2f} GB{where}"

@@ -22,3 +22,26 @@ def test_finish_reports_time_and_peak_memory(capsys):
     total, peak = notebook.finish(start)
     assert 2.0 <= total < 60.0 and 0.05 < peak < 100.0
     assert "total run time" in capsys.readouterr().out
+
+
+def test_peak_report_names_the_cell_that_set_the_peak():
+    class Result:
+        execution_count = 7
+
+    notebook._PEAK_BY_CELL.clear()
+    notebook._after_cell(Result())
+    assert notebook.peak_report().endswith("(reached in cell [7])")
+
+
+def test_peak_memory_is_this_process_not_its_parent():
+    # A child started by this (already large) test process must report its own small peak.
+    import subprocess
+    import sys
+
+    big = bytearray(300_000_000)  # make the parent's resident size larger than a bare Python's
+    big[::4096] = b"x" * len(big[::4096])
+    out = subprocess.run(
+        [sys.executable, "-c", "from helpers.notebook import peak_memory_gb; print(peak_memory_gb())"],
+        capture_output=True, text=True, check=True,
+    )
+    assert float(out.stdout) < 0.25 < notebook.peak_memory_gb()
