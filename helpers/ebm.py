@@ -27,6 +27,12 @@ def _grad_energy(energy_fn: EnergyFn, x: jax.Array) -> jax.Array:
     return jax.grad(lambda z: jnp.sum(energy_fn(z)))(x)
 
 
+def _energy_and_grad(energy_fn: EnergyFn, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    # One forward and one backward pass for both (n,) energies and their (n, *shape) gradients.
+    energies, vjp = jax.vjp(energy_fn, x)
+    return energies, vjp(jnp.ones_like(energies))[0]
+
+
 def _step_sizes(step_size, n_steps: int) -> jax.Array:
     if not isinstance(n_steps, int) or n_steps < 1:
         raise ValueError(f"n_steps={n_steps!r}; expected a positive integer")
@@ -44,6 +50,7 @@ def langevin(
     n_steps: int,
     grad_clip: float | None = None,
     keep_every: int = 0,
+    bounds: tuple[float, float] | None = None,
 ):
     r"""Unadjusted Langevin dynamics, all chains at once:
 
@@ -52,7 +59,8 @@ def langevin(
 
     ``step_size`` is :math:`\epsilon` (a number, or an array of ``n_steps`` values for a
     schedule); ``grad_clip`` clips each gradient component to [-c, c] (Du & Mordatch's
-    stabiliser for learned energies).  Returns the final ``x (n, *shape)``; with
+    stabiliser for learned energies); ``bounds = (lo, hi)`` projects every step back into the box
+    (projected Langevin, for images whose pixels live in [lo, hi]).  Returns the final ``x (n, *shape)``; with
     ``keep_every = j > 0`` also the path ``(n_steps // j, n, *shape)`` of every j-th state.
     For finite :math:`\epsilon` the chain's stationary law is biased; see :func:`mala`.
     """
@@ -61,17 +69,25 @@ def langevin(
         raise ValueError(f"grad_clip={grad_clip!r}; expected a positive number or None")
     if not isinstance(keep_every, int) or keep_every < 0:
         raise ValueError(f"keep_every={keep_every!r}; expected an integer >= 0")
-    return _langevin(key, energy_fn, x0, sizes, grad_clip, keep_every)
+    _check_bounds(bounds)
+    return _langevin(key, energy_fn, x0, sizes, grad_clip, keep_every, bounds)
 
 
-@partial(jax.jit, static_argnames=("energy_fn", "grad_clip", "keep_every"))
-def _langevin(key, energy_fn, x0, sizes, grad_clip, keep_every):
+def _check_bounds(bounds):
+    if bounds is not None and not (len(bounds) == 2 and float(bounds[0]) < float(bounds[1])):
+        raise ValueError(f"bounds={bounds!r}; expected None or a pair (lo, hi) with lo < hi")
+
+
+@partial(jax.jit, static_argnames=("energy_fn", "grad_clip", "keep_every", "bounds"))
+def _langevin(key, energy_fn, x0, sizes, grad_clip, keep_every, bounds=None):
     def step(x, inputs):
         k, eps = inputs
         g = _grad_energy(energy_fn, x)
         if grad_clip is not None:
             g = jnp.clip(g, -grad_clip, grad_clip)
         x = x - 0.5 * eps * g + jnp.sqrt(eps) * jax.random.normal(k, x.shape)
+        if bounds is not None:
+            x = jnp.clip(x, *bounds)
         return x, x
 
     keys = jax.random.split(key, sizes.shape[0])
@@ -117,15 +133,14 @@ def _mala(key, energy_fn, x0, sizes):
         k, eps = inputs
         k_prop, k_acc = jax.random.split(k)
         proposal = x - 0.5 * eps * g + jnp.sqrt(eps) * jax.random.normal(k_prop, x.shape)
-        e_prop = energy_fn(proposal)
-        g_prop = _grad_energy(energy_fn, proposal)
+        e_prop, g_prop = _energy_and_grad(energy_fn, proposal)
         log_alpha = -e_prop + e + log_q(x, proposal, g_prop, eps) - log_q(proposal, x, g, eps)
         accept = jnp.log(jax.random.uniform(k_acc, e.shape)) < log_alpha
         keep = accept.reshape(-1, *([1] * (x.ndim - 1)))
         return (jnp.where(keep, proposal, x), jnp.where(accept, e_prop, e),
                 jnp.where(keep, g_prop, g), accepted + accept), None
 
-    carry = (x0, energy_fn(x0), _grad_energy(energy_fn, x0), jnp.zeros(x0.shape[0]))
+    carry = (x0, *_energy_and_grad(energy_fn, x0), jnp.zeros(x0.shape[0]))
     (x, _, _, accepted), _ = jax.lax.scan(step, carry, (jax.random.split(key, sizes.shape[0]), sizes))
     return x, accepted / sizes.shape[0]
 
@@ -181,6 +196,7 @@ def fit(
     step_size: float,
     alpha: float = 0.1,
     grad_clip: float | None = None,
+    bounds: tuple[float, float] | None = None,
     buffer_size: int = 8192,
     reinit_fraction: float = 0.05,
     chunk: int = 100,
@@ -199,6 +215,7 @@ def fit(
     if not isinstance(steps, int) or steps < chunk or steps % chunk:
         raise ValueError(f"steps={steps!r}; expected a positive multiple of chunk={chunk}")
     sizes = _step_sizes(step_size, langevin_steps)
+    _check_bounds(bounds)
     data = jnp.asarray(data)
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
 
@@ -210,7 +227,7 @@ def fit(
         k_batch, k_buffer, k_langevin = jax.random.split(k, 3)
         x_pos = data[jax.random.randint(k_batch, (batch_size,), 0, data.shape[0])]
         x0, idx = buffer_sample(buffer, k_buffer, batch_size, reinit_fraction, noise_fn)
-        x_neg = _langevin(k_langevin, energy_of(params), x0, sizes, grad_clip, 0)
+        x_neg = _langevin(k_langevin, energy_of(params), x0, sizes, grad_clip, 0, bounds)
 
         def loss_fn(p):
             energy = energy_of(p)

@@ -49,11 +49,16 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
         lambda z: jnp.where(z > 0, 1.0, jnp.exp(jnp.minimum(z, 0.0))).astype(z.dtype),
     ),
     "gelu": (_gelu, _gelu_prime),
+    "swish": (
+        lambda z: z * jax.nn.sigmoid(z),
+        lambda z: jax.nn.sigmoid(z) * (1.0 + z * (1.0 - jax.nn.sigmoid(z))),
+    ),
 }
 r"""Hidden-layer activations :math:`\sigma` with their derivatives :math:`\sigma'`, elementwise.
 
 sigmoid :math:`1/(1+e^{-z})`; tanh; ReLU :math:`\max(0, z)`; leaky ReLU :math:`\max(0.01 z, z)`;
-ELU :math:`z` for z > 0 else :math:`e^z - 1`; GELU :math:`z\,\Phi(z)` (exact, with the normal CDF).
+ELU :math:`z` for z > 0 else :math:`e^z - 1`; GELU :math:`z\,\Phi(z)` (exact, with the normal CDF);
+swish (SiLU) :math:`z/(1+e^{-z})`, smooth, so an energy built from it has a smooth gradient.
 """
 
 

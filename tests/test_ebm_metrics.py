@@ -49,6 +49,8 @@ def test_langevin_path_and_clipping():
     np.testing.assert_array_equal(path[-1], final)
     clipped = ebm.langevin(jax.random.key(3), lambda x: 1e6 * jnp.sum(x, 1), x0, 1e-4, 1, grad_clip=1.0)
     assert float(jnp.max(jnp.abs(clipped))) < 0.1  # without clipping the step would be -50
+    boxed = ebm.langevin(jax.random.key(3), gaussian_energy, x0 + 0.5, 1.0, 20, bounds=(0.25, 0.75))
+    assert float(boxed.min()) >= 0.25 and float(boxed.max()) <= 0.75  # projected back into the box
 
 
 def test_replay_buffer():
@@ -133,6 +135,8 @@ def test_auroc_closed_forms():
         (lambda: ebm.mala(jax.random.key(0), gaussian_energy, jnp.zeros((2, 1)), 0.1, 0), "n_steps=0"),
         (lambda: ebm.langevin(jax.random.key(0), gaussian_energy, jnp.zeros((2, 1)), 0.1, 5, grad_clip=0.0),
          "grad_clip"),
+        (lambda: ebm.langevin(jax.random.key(0), gaussian_energy, jnp.zeros((2, 1)), 0.1, 5, bounds=(1, 0)),
+         "bounds"),
         (lambda: ebm.buffer_sample(jnp.zeros((4, 1)), jax.random.key(0), 2, 1.5, None), "reinit_fraction"),
         (lambda: metrics.sliced_wasserstein(KEY, jnp.zeros((5, 2)), jnp.zeros((5, 3))), "same d"),
         (lambda: metrics.mmd(jnp.zeros((5, 2)), jnp.zeros((5, 2)), 0.0), "bandwidth"),

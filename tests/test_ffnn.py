@@ -70,8 +70,8 @@ def test_bad_input():
         ffnn.backprop(params, x, jnp.ones((5, 3)))
     with pytest.raises(ValueError, match="sizes="):
         ffnn.init_params(jax.random.key(0), [4])
-    with pytest.raises(ValueError, match="activation='swish'"):
-        ffnn.MLP([4, 2], "swish", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="activation='mish'"):
+        ffnn.MLP([4, 2], "mish", rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="expected 12"):
         ffnn.MLP([12, 2], rngs=nnx.Rngs(0))(jnp.ones((2, 5)))
 
