@@ -25,6 +25,7 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 Params = dict[str, jax.Array]
@@ -55,10 +56,12 @@ def _check_x(params: Params, x: jax.Array) -> jax.Array:
 def _check_sigma(sigma):
     if sigma is None:
         return None
-    sigma = jnp.asarray(sigma, jnp.float32)
-    if not bool(jnp.all(sigma > 0)):
-        raise ValueError(f"sigma={sigma!r}; expected positive standard deviations")
-    return sigma
+    if isinstance(sigma, jax.core.Tracer):  # inside a compiled step: checked when the step was built
+        return sigma
+    values = np.asarray(sigma, np.float32)  # NumPy, so the check is not staged into a jit trace
+    if not np.all(values > 0):
+        raise ValueError(f"sigma={values!r}; expected positive standard deviations")
+    return jnp.asarray(values)
 
 
 def energy(params: Params, x: jax.Array, h: jax.Array, sigma=None) -> jax.Array:

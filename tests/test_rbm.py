@@ -76,6 +76,19 @@ def test_phase_gradients_equal_autodiff_of_the_free_energy_difference():
             np.testing.assert_allclose(by_hand[name], -autodiff[name], rtol=1e-4, atol=1e-6)
 
 
+def test_gaussian_pcd_epoch_compiles_and_learns_the_mean():
+    rng = np.random.default_rng(3)
+    x = jnp.asarray(rng.normal(2.0, 0.5, (400, 3)), jnp.float32)
+    params = rbm.init_params(jax.random.key(0), 3, 4)
+    opt = optax.adam(0.05)
+    epoch = rbm.make_epoch(opt, 50, k=1, persistent=True, sigma=jnp.full(3, 0.5))
+    state, chains = opt.init(params), x[:50]
+    for i in range(40):
+        params, state, chains, _ = epoch(params, state, chains, jax.random.key(i), x)
+    samples = rbm.gibbs(jax.random.key(99), params, x[:400], 200, sigma=jnp.full(3, 0.5))
+    assert abs(float(samples.mean()) - 2.0) < 0.15
+
+
 def test_gibbs_sampling_matches_the_exact_marginal():
     params = random_params(4, 4, 3)
     x = rbm.gibbs(jax.random.key(0), params, jnp.zeros((40_000, 4)), 50)
