@@ -11,12 +11,12 @@ Prints a readable table, then one JSON object on the last line.
 
 from __future__ import annotations
 
-import json
 import time
 
 import jax
 import numpy as np
 import optax
+from report import print_report
 from sklearn.neural_network import BernoulliRBM
 
 from helpers import data, rbm
@@ -52,16 +52,13 @@ def main() -> None:
         ("scikit-learn BernoulliRBM, n_iter=1", f"{theirs:.2f} s, {n / theirs:,.0f} samples/s"),
         ("speed-up", f"{theirs / ours:.1f}x (target >= 5x)"),
     ]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    print(json.dumps({
+    print_report(rows, {
         "benchmark": "rbm_speed", "n_hidden": N_HIDDEN, "batch": BATCH, "samples": n,
         "jax_epoch_s": round(ours, 3), "jax_first_epoch_s": round(first, 3),
         "sklearn_epoch_s": round(theirs, 3),
         "speedup": round(theirs / ours, 2), "target": 5.0, "meets_target": theirs / ours >= 5.0,
         "device": jax.devices()[0].platform, "recon_error_last_batch": float(np.asarray(out[3])[-1]),
-    }))
+    })
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Prints a readable table, then one JSON object on the last line.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import jax
@@ -22,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from report import print_report
 
 from helpers import data, train, vae
 
@@ -77,16 +77,13 @@ def main() -> None:
         ("Burda et al. VAE (1 stochastic layer)", f"{BURDA_VAE_NLL} nats"),
         ("target", "<= 86.5 nats"),
     ]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    print(json.dumps({
+    print_report(rows, {
         "benchmark": "vae_quality", "epochs": args.epochs, "hidden": hidden, "latent": args.latent,
         "batch": args.batch, "lr": args.lr, "k": args.k, "test_images": int(bounds.size),
         "train_seconds": round(train_seconds, 1), "eval_seconds": round(eval_seconds, 1),
         "test_elbo": round(test_elbo, 3), "iwae_nll": round(nll, 3), "iwae_nll_se": round(nll_se, 3),
         "target_nll": 86.5, "meets_target": nll <= 86.5, "device": jax.devices()[0].platform,
-    }))
+    })
 
 
 if __name__ == "__main__":
