@@ -207,6 +207,7 @@ def fit(
     Each step: a data batch :math:`\mathbf{x}^+`; negatives :math:`\mathbf{x}^-` from
     ``langevin_steps`` Langevin steps started from the replay buffer (:func:`buffer_sample`); one
     optimiser step on :func:`contrastive_divergence_loss`; the negatives go back into the buffer.
+    ``grad_clip`` and ``bounds`` are passed to the Langevin steps (see :func:`langevin`).
     ``chunk`` steps run as one compiled ``lax.scan``.  Returns the history per chunk (mean loss
     and mean energies of data and negatives: ``"loss"``, ``"e_data"``, ``"e_model"``) and the
     final replay buffer, whose entries are the end points of the model's persistent Langevin
