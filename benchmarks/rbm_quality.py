@@ -67,9 +67,8 @@ def main() -> None:
         estimates.append((float(log_z), float(se)))
     ais_seconds = time.perf_counter() - t0
     log_z = float(np.mean([z for z, _ in estimates]))
-    mean_free = float(jnp.mean(rbm.free_energy(params, test_x)))
-    test_ll = -mean_free - log_z
-    train_ll = -float(jnp.mean(rbm.free_energy(params, train_x[:10_000]))) - log_z
+    test_ll = float(rbm.log_likelihood(params, test_x, log_z).mean())
+    train_ll = float(rbm.log_likelihood(params, train_x[:10_000], log_z).mean())
     spread = float(np.std([z for z, _ in estimates], ddof=1)) if len(estimates) > 1 else float("nan")
 
     method = f"CD-{args.k}" if args.cd else f"PCD-{args.k}"

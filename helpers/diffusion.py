@@ -94,7 +94,7 @@ def _bcast(values: jax.Array, x: jax.Array) -> jax.Array:  # (n,) -> (n, 1, ...,
     return values.reshape(values.shape + (1,) * (x.ndim - values.ndim))
 
 
-def _check_t(schedule: Schedule, t, x) -> jax.Array:
+def _check_t(t, x) -> jax.Array:
     t = jnp.asarray(t)
     if t.shape != x.shape[:1]:
         raise ValueError(f"t has shape {t.shape}; expected one time step per example, ({x.shape[0]},)")
@@ -112,7 +112,7 @@ def q_sample(schedule: Schedule, x0: jax.Array, t: jax.Array, eps: jax.Array) ->
     """
     if eps.shape != x0.shape:
         raise ValueError(f"eps has shape {eps.shape}; expected the shape of x0, {x0.shape}")
-    t = _check_t(schedule, t, x0)
+    t = _check_t(t, x0)
     ab = _bcast(schedule.alpha_bars[t], x0)
     return jnp.sqrt(ab) * x0 + jnp.sqrt(1 - ab) * eps
 
@@ -128,7 +128,7 @@ def posterior(schedule: Schedule, x_t: jax.Array, x0: jax.Array, t: jax.Array) -
     """
     if x_t.shape != x0.shape:
         raise ValueError(f"x_t {x_t.shape} and x0 {x0.shape}; expected the same shape")
-    t = _check_t(schedule, t, x_t)
+    t = _check_t(t, x_t)
     a, ab, ab_prev = schedule.alphas[t], schedule.alpha_bars[t], schedule.alpha_bars[t - 1]
     mean = (
         _bcast(jnp.sqrt(a) * (1 - ab_prev), x_t) * x_t + _bcast(jnp.sqrt(ab_prev) * (1 - a), x_t) * x0
