@@ -175,20 +175,43 @@ def denoising_weight(schedule: Schedule, t: jax.Array) -> jax.Array:
     return (1 - a) ** 2 / (2 * var * (1 - ab) * a)
 
 
-def simple_loss(eps_fn: EpsFn, x0: jax.Array, key: jax.Array, schedule: Schedule) -> jax.Array:
+def min_snr_weight(schedule: Schedule, t: jax.Array, gamma: float) -> jax.Array:
+    r"""Min-SNR-:math:`\gamma` weight on the noise error (Hang et al. 2023):
+
+    .. math:: w_t = \frac{\min(\mathrm{SNR}_t, \gamma)}{\mathrm{SNR}_t}, \qquad
+              w_t\lVert\boldsymbol\epsilon - \hat{\boldsymbol\epsilon}\rVert^2
+              = \min(\mathrm{SNR}_t, \gamma)\,\lVert\mathbf{x}_0 - \hat{\mathbf{x}}_0\rVert^2,
+
+    since :math:`\boldsymbol\epsilon - \hat{\boldsymbol\epsilon} = \sqrt{\mathrm{SNR}_t}\,
+    (\hat{\mathbf{x}}_0 - \mathbf{x}_0)`.  It caps the weight of the nearly noise-free steps, whose
+    small errors otherwise dominate the gradient.  ``t (n,)`` -> ``(n,)``.
+    """
+    if not gamma > 0:
+        raise ValueError(f"gamma={gamma!r}; expected a positive number")
+    ab = schedule.alpha_bars[t]
+    return jnp.minimum(1.0, gamma * (1 - ab) / ab)  # = 1 where SNR <= gamma, also at SNR = 0
+
+
+def simple_loss(
+    eps_fn: EpsFn, x0: jax.Array, key: jax.Array, schedule: Schedule, min_snr_gamma: float | None = None
+) -> jax.Array:
     r"""Ho et al.'s simple loss
 
-    .. math:: \mathbb{E}_{t, \boldsymbol\epsilon}\left\lVert\boldsymbol\epsilon
+    .. math:: \mathbb{E}_{t, \boldsymbol\epsilon}\, w_t\left\lVert\boldsymbol\epsilon
               - \hat{\boldsymbol\epsilon}_\theta(\sqrt{\bar\alpha_t}\mathbf{x}_0
               + \sqrt{1 - \bar\alpha_t}\boldsymbol\epsilon, t)\right\rVert^2,
 
     with :math:`t \sim U\{1..T\}`, one t and one :math:`\boldsymbol\epsilon` per example, the squared
-    norm averaged over dimensions and examples.  ``x0 (n, ...)`` -> scalar.
+    norm averaged over dimensions and examples; :math:`w_t = 1`, or :func:`min_snr_weight` when
+    ``min_snr_gamma`` is given.  ``x0 (n, ...)`` -> scalar.
     """
     k_t, k_eps = jax.random.split(key)
     t = jax.random.randint(k_t, x0.shape[:1], 1, schedule.T + 1)
     eps = jax.random.normal(k_eps, x0.shape, x0.dtype)
-    return jnp.mean((eps - eps_fn(q_sample(schedule, x0, t, eps), t)) ** 2)
+    squared = (eps - eps_fn(q_sample(schedule, x0, t, eps), t)) ** 2
+    if min_snr_gamma is None:
+        return jnp.mean(squared)
+    return jnp.mean(_bcast(min_snr_weight(schedule, t, min_snr_gamma), x0) * squared)
 
 
 def _check_shape(shape) -> tuple[int, ...]:
@@ -401,51 +424,122 @@ class MLPDenoiser(nnx.Module):
         return self.out(jax.nn.swish(self.norm(h))).reshape(shape)
 
 
-class LatticeDenoiser(nnx.Module):
-    r"""Noise predictor for fields on a periodic :math:`L\times L` lattice (Ising configurations).
+class VPrediction(nnx.Module):
+    r"""A network that predicts the velocity (Salimans and Ho 2022), used as a noise predictor:
 
-    ``LatticeDenoiser(L, radius, width, depth, T)``: each site sees its :math:`(2r+1)\times(2r+1)`
-    neighbourhood, wrapped around the lattice's edges (periodic boundary conditions), and one
-    small MLP, *shared by all sites*, maps that patch and the time embedding to the site's
-    noise: a patch layer to ``width`` features, ``depth`` residual blocks (:class:`ResidualBlock`,
-    applied site by site) and a linear read-out.  It is a convolutional network with one
-    :math:`(2r+1)^2` kernel followed by 1x1 convolutions, written as matrix products because
-    those run fast on a CPU.  Weight sharing makes it commute with lattice translations, as the
-    Ising energy does, and lets it learn local correlations from a few thousand configurations.
-    Input ``(n, L, L)`` or ``(n, L*L)``; output the same shape.
+    .. math:: \mathbf{v} = \sqrt{\bar\alpha_t}\,\boldsymbol\epsilon - \sqrt{1 - \bar\alpha_t}\,\mathbf{x}_0,
+              \qquad \hat{\boldsymbol\epsilon} = \sqrt{1 - \bar\alpha_t}\,\mathbf{x}_t
+              + \sqrt{\bar\alpha_t}\,\hat{\mathbf{v}}_\theta(\mathbf{x}_t, t).
+
+    The target :math:`\mathbf{v}` has unit variance at every t for unit-variance data, whereas a
+    noise predictor must reproduce almost all of :math:`\mathbf{x}_t` at large t and a tiny part of
+    it at small t, so the same network learns v more easily.  ``VPrediction(net, schedule)`` with
+    ``net(x_t, t) -> v_hat``; calling it returns :math:`\hat{\boldsymbol\epsilon}` like ``x_t``,
+    so the losses and samplers above take it unchanged.
+    """
+
+    def __init__(self, net: nnx.Module, schedule: Schedule):
+        self.net = net
+        self.sqrt_ab = nnx.Variable(jnp.sqrt(schedule.alpha_bars))  # (T + 1,), not trained
+        self.sqrt_1mab = nnx.Variable(jnp.sqrt(1 - schedule.alpha_bars))
+
+    def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
+        a, b = _bcast(self.sqrt_ab[...][t], x), _bcast(self.sqrt_1mab[...][t], x)
+        return b * x + a * self.net(x, t)
+
+
+def _periodic_3x3(h: jax.Array, L: int) -> jax.Array:
+    """``(n, L*L, w)`` -> ``(n, L*L, 9w)``: each site's features beside its 8 periodic neighbours'."""
+    grid = h.reshape(h.shape[0], L, L, h.shape[-1])
+    shifted = [jnp.roll(grid, (dy, dx), axis=(1, 2)) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    return jnp.concatenate(shifted, axis=-1).reshape(h.shape[0], L * L, 9 * h.shape[-1])
+
+
+class LatticeBlock(nnx.Module):
+    r""":class:`ResidualBlock` on a periodic lattice: its first layer mixes each site's 3x3
+    neighbourhood (a periodic 3x3 convolution), so stacked blocks see ever larger patches:
+
+    .. math:: \mathbf{y}_i = \mathbf{h}_i + W_2\,\mathrm{swish}\Big(\sum_{j \in 3\times3(i)} W_{1,j-i}
+              \left[(1 + \boldsymbol\gamma_t)\odot\mathrm{LN}(\mathbf{h}_j) + \boldsymbol\beta_t\right]\Big).
+
+    ``h (n, L*L, width)``, ``emb (n, 1, emb_dim)`` -> like ``h``.
+    """
+
+    def __init__(self, L: int, width: int, emb_dim: int, *, rngs: nnx.Rngs):
+        self.L = L
+        self.norm = nnx.LayerNorm(width, use_scale=False, use_bias=False, rngs=rngs)
+        self.film = nnx.Linear(emb_dim, 2 * width, kernel_init=nnx.initializers.zeros_init(), rngs=rngs)
+        self.dense1 = nnx.Linear(9 * width, width, rngs=rngs)
+        self.dense2 = nnx.Linear(width, width, kernel_init=nnx.initializers.zeros_init(), rngs=rngs)
+
+    def __call__(self, h: jax.Array, emb: jax.Array) -> jax.Array:
+        gamma, beta = jnp.split(self.film(emb), 2, axis=-1)
+        mixed = _periodic_3x3((1 + gamma) * self.norm(h) + beta, self.L)
+        return h + self.dense2(jax.nn.swish(self.dense1(mixed)))
+
+
+class SpinDenoiser(nnx.Module):
+    r"""Noise predictor for :math:`\pm1` spins on a periodic :math:`L\times L` lattice (Ising configurations).
+
+    For spins :math:`s_i = \pm1` the best prediction of :math:`\mathbf{x}_0` is known in part.  By
+    Bayes' rule with :math:`q(x_{t,i}|s_i) \propto \exp(\sqrt{\bar\alpha_t}\,x_{t,i}s_i/(1 - \bar\alpha_t))`,
+
+    .. math:: \mathbb{E}[s_i\,|\,\mathbf{x}_t]
+              = \tanh\left(\frac{\sqrt{\bar\alpha_t}}{1 - \bar\alpha_t}\,x_{t,i}
+              + h_i(\mathbf{x}_{t,\setminus i}, t)\right),
+
+    exactly: the first term is the evidence of the site's own noisy value, and the *cavity field*
+    :math:`h_i = \operatorname{artanh}\mathbb{E}[s_i|\mathbf{x}_{t,\setminus i}]` depends only on the other
+    sites.  The network learns :math:`h_i`: each site's periodic :math:`(2r+1)^2` neighbourhood *without
+    the site itself* goes through a linear layer to ``width`` features, ``depth``
+    :class:`LatticeBlock` s and a linear read-out, all shared by the sites (a convolutional network,
+    so it commutes with lattice translations as the Ising energy does).  The output is
+    :math:`\hat{\boldsymbol\epsilon}
+    = (\mathbf{x}_t - \sqrt{\bar\alpha_t}\hat{\mathbf{x}}_0)/\sqrt{1 - \bar\alpha_t}`.
+    Input ``(n, L, L)`` or ``(n, L*L)``, ``t (n,)``; output like the input.
     """
 
     def __init__(
         self,
         L: int,
+        schedule: Schedule,
         radius: int = 2,
-        width: int = 64,
-        depth: int = 2,
-        T: int = 1000,
+        width: int = 32,
+        depth: int = 1,
         emb_dim: int = 64,
         *,
         rngs: nnx.Rngs,
     ):
-        _check_positive(L=L, width=width, depth=depth, T=T)
-        if not isinstance(radius, int) or not 0 <= radius < L:
-            raise ValueError(f"radius={radius!r}; expected an integer in [0, {L - 1}]")
-        self.L, self.T, self.emb_dim = L, T, emb_dim
+        _check_positive(L=L, width=width, depth=depth)
+        if not isinstance(radius, int) or not 1 <= radius < L:
+            raise ValueError(f"radius={radius!r}; expected an integer in [1, {L - 1}]")
+        self.L, self.T, self.emb_dim = L, schedule.T, emb_dim
         rows, cols = np.divmod(np.arange(L * L), L)
         offsets = np.arange(-radius, radius + 1)
-        dy, dx = np.meshgrid(offsets, offsets, indexing="ij")
-        neighbours = ((rows[:, None] + dy.ravel()) % L) * L + (cols[:, None] + dx.ravel()) % L
-        self.neighbours = nnx.Variable(jnp.asarray(neighbours))  # (L*L, (2r+1)^2) site indices
+        dy, dx = (a.ravel() for a in np.meshgrid(offsets, offsets, indexing="ij"))
+        dy, dx = dy[(dy != 0) | (dx != 0)], dx[(dy != 0) | (dx != 0)]  # the cavity: leave the site out
+        neighbours = ((rows[:, None] + dy) % L) * L + (cols[:, None] + dx) % L
+        self.neighbours = nnx.Variable(jnp.asarray(neighbours))  # (L*L, (2r+1)^2 - 1) site indices
+        self.sqrt_ab = nnx.Variable(jnp.sqrt(schedule.alpha_bars))  # (T + 1,), not trained
+        self.sqrt_1mab = nnx.Variable(jnp.sqrt(1 - schedule.alpha_bars))
         self.embed = _time_mlp(emb_dim, rngs)
         self.patch = nnx.Linear(neighbours.shape[1], width, rngs=rngs)
-        self.blocks = nnx.List([ResidualBlock(width, emb_dim, rngs=rngs) for _ in range(depth)])
+        self.blocks = nnx.List([LatticeBlock(L, width, emb_dim, rngs=rngs) for _ in range(depth)])
         self.norm = nnx.LayerNorm(width, rngs=rngs)
-        self.out = nnx.Linear(width, 1, rngs=rngs)
+        self.out = nnx.Linear(width, 1, kernel_init=nnx.initializers.zeros_init(), rngs=rngs)
+
+    def cavity_field(self, x: jax.Array, t: jax.Array) -> jax.Array:
+        r"""The learned :math:`h_i(\mathbf{x}_{t,\setminus i}, t)`: ``x (n, L*L)``, ``t (n,)``
+        -> ``(n, L*L)``.  (The site's own value never enters: it is not among its neighbours.)"""
+        h = self.patch(x[:, self.neighbours[...]])  # (n, L*L, width)
+        emb = self.embed(time_embedding(t * (1000.0 / self.T), self.emb_dim))[:, None, :]
+        for block in self.blocks:
+            h = block(h, emb)
+        return self.out(jax.nn.swish(self.norm(h)))[..., 0]
 
     def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
         shape = x.shape
         flat = x.reshape(shape[0], self.L * self.L)
-        h = self.patch(flat[:, self.neighbours.value])  # (n, L*L, width)
-        emb = self.embed(time_embedding(t * (1000.0 / self.T), self.emb_dim))[:, None, :]
-        for block in self.blocks:
-            h = block(h, emb)
-        return self.out(jax.nn.swish(self.norm(h))).reshape(shape)
+        a, b = self.sqrt_ab[...][t][:, None], self.sqrt_1mab[...][t][:, None]
+        x0_hat = jnp.tanh(a * flat / b**2 + self.cavity_field(flat, t))
+        return ((flat - a * x0_hat) / b).reshape(shape)

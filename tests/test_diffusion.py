@@ -201,18 +201,21 @@ def test_bad_inputs():
         metrics.mnist_images("train", 20)
 
 
-def test_lattice_denoiser_commutes_with_translations():
+def perturbed(model, key, scale=0.3):
+    """The model with noise added to every trained weight (read-outs start at zero)."""
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    leaves, treedef = jax.tree.flatten(params)
+    keys = jax.random.split(key, len(leaves))
+    leaves = [v + scale * jax.random.normal(k, v.shape) for v, k in zip(leaves, keys, strict=True)]
+    return nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves), rest)
+
+
+def test_spin_denoiser_commutes_with_translations():
     """Shifting a configuration on the periodic lattice shifts the predicted noise the same way."""
-    model = diffusion.LatticeDenoiser(6, radius=1, width=8, depth=1, T=10, rngs=nnx.Rngs(0))
-    # Non-zero weights everywhere (the read-out of each block starts at zero)
-    graphdef, state = nnx.split(model)
-    leaves, treedef = jax.tree.flatten(state)
-    keys = jax.random.split(jax.random.key(1), len(leaves))
-    leaves = [
-        v + 0.3 * jax.random.normal(k, v.shape) if jnp.issubdtype(v.dtype, jnp.floating) else v
-        for v, k in zip(leaves, keys, strict=True)
-    ]
-    model = nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves))
+    schedule = diffusion.linear_schedule(10)
+    model = perturbed(
+        diffusion.SpinDenoiser(6, schedule, radius=1, width=8, depth=2, rngs=nnx.Rngs(0)), jax.random.key(1)
+    )
     x = jax.random.normal(jax.random.key(2), (3, 6, 6))
     t = jnp.array([1, 5, 10])
     out = model(x, t)
@@ -220,6 +223,71 @@ def test_lattice_denoiser_commutes_with_translations():
     np.testing.assert_allclose(
         model(jnp.roll(x, (2, -1), axis=(1, 2)), t), jnp.roll(out, (2, -1), axis=(1, 2)), atol=1e-5
     )
-    assert float(jnp.std(out)) > 1e-3  # not trivially constant
+    assert float(jnp.std(model.cavity_field(x.reshape(3, 36), t))) > 1e-3  # not trivially constant
     with pytest.raises(ValueError, match="radius=6"):
-        diffusion.LatticeDenoiser(6, radius=6, rngs=nnx.Rngs(0))
+        diffusion.SpinDenoiser(6, schedule, radius=6, rngs=nnx.Rngs(0))
+
+
+def test_spin_posterior_is_tanh_of_own_evidence_plus_cavity_field():
+    """E[s_i | x_t] = tanh(sqrt(ab) x_i / (1 - ab) + artanh E[s_i | x_t without site i]), by enumeration
+    of all 2^9 states of a 3x3 periodic Ising model at T = 3."""
+    L, beta = 3, 1 / 3.0
+    states = np.array(np.meshgrid(*[[-1, 1]] * (L * L), indexing="ij")).reshape(L * L, -1).T  # (512, 9)
+    grid = states.reshape(-1, L, L)
+    energy = -np.sum(grid * (np.roll(grid, 1, 1) + np.roll(grid, 1, 2)), axis=(1, 2))
+    log_prior = -beta * energy
+    ab = 0.3
+    x = np.random.default_rng(0).normal(size=L * L)
+    log_lik = np.sqrt(ab) * states * x / (1 - ab)  # log q(x_i | s_i) up to terms without s_i, (512, 9)
+
+    def mean(log_w, i):
+        w = np.exp(log_w - log_w.max())
+        return np.sum(w * states[:, i]) / np.sum(w)
+
+    exact = np.array([mean(log_prior + log_lik.sum(1), i) for i in range(L * L)])
+    cavity = np.array([mean(log_prior + log_lik.sum(1) - log_lik[:, i], i) for i in range(L * L)])
+    np.testing.assert_allclose(exact, np.tanh(np.sqrt(ab) * x / (1 - ab) + np.arctanh(cavity)), rtol=1e-12)
+
+
+def test_spin_denoiser_without_cavity_field_is_exact_for_independent_spins():
+    """At initialisation the read-out is zero, so h_i = 0: the exact denoiser for fair independent spins."""
+    schedule = diffusion.cosine_schedule(50)
+    model = diffusion.SpinDenoiser(4, schedule, rngs=nnx.Rngs(0))
+    x, t = jax.random.normal(jax.random.key(0), (5, 16)), jnp.array([1, 10, 25, 40, 50])
+    ab = schedule.alpha_bars[t][:, None]
+    expected = (x - jnp.sqrt(ab) * jnp.tanh(jnp.sqrt(ab) * x / (1 - ab))) / jnp.sqrt(1 - ab)
+    np.testing.assert_allclose(model(x, t), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_min_snr_weight_caps_the_x0_error_weight():
+    """w_t ||eps - eps_hat||^2 = min(SNR_t, gamma) ||x0 - x0_hat||^2 for any prediction."""
+    jax.config.update("jax_enable_x64", True)
+    try:
+        schedule = diffusion.cosine_schedule(100, dtype=jnp.float64)
+        t = jnp.arange(1, 101)
+        x0, eps, eps_hat = jax.random.normal(jax.random.key(0), (3, 100, 4), jnp.float64)
+        x_t = diffusion.q_sample(schedule, x0, t, eps)
+        x0_hat = diffusion.predict_x0(schedule, x_t, t, eps_hat)
+        snr = schedule.alpha_bars[t] / (1 - schedule.alpha_bars[t])
+        lhs = diffusion.min_snr_weight(schedule, t, 5.0) * jnp.sum((eps - eps_hat) ** 2, 1)
+        np.testing.assert_allclose(lhs, jnp.minimum(snr, 5.0) * jnp.sum((x0 - x0_hat) ** 2, 1), rtol=1e-9)
+        assert float(diffusion.min_snr_weight(schedule, jnp.array([100]), 5.0)[0]) == 1.0
+    finally:
+        jax.config.update("jax_enable_x64", False)
+    with pytest.raises(ValueError, match="gamma=0"):
+        diffusion.min_snr_weight(schedule, t, 0)
+
+
+def test_v_prediction_of_the_true_velocity_gives_the_true_noise():
+    schedule = diffusion.linear_schedule(100)
+    x0, eps = jax.random.normal(jax.random.key(0), (2, 6, 3))
+    t = jnp.array([1, 20, 40, 60, 80, 100])
+    x_t = diffusion.q_sample(schedule, x0, t, eps)
+    ab = schedule.alpha_bars[t][:, None]
+    v = jnp.sqrt(ab) * eps - jnp.sqrt(1 - ab) * x0
+
+    class TrueVelocity(nnx.Module):
+        def __call__(self, x, t):
+            return v
+
+    np.testing.assert_allclose(diffusion.VPrediction(TrueVelocity(), schedule)(x_t, t), eps, atol=1e-5)
