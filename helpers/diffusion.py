@@ -359,15 +359,19 @@ class ResidualBlock(nnx.Module):
               \qquad [\boldsymbol\gamma_t, \boldsymbol\beta_t] = U\mathbf{e}_t.
     """
 
-    def __init__(self, width: int, emb_dim: int, *, rngs: nnx.Rngs):
+    def __init__(self, width: int, emb_dim: int, *, rngs: nnx.Rngs, mixed_width: int | None = None):
         self.norm = nnx.LayerNorm(width, use_scale=False, use_bias=False, rngs=rngs)
         self.film = nnx.Linear(emb_dim, 2 * width, kernel_init=nnx.initializers.zeros_init(), rngs=rngs)
-        self.dense1 = nnx.Linear(width, width, rngs=rngs)
+        self.dense1 = nnx.Linear(mixed_width or width, width, rngs=rngs)
         self.dense2 = nnx.Linear(width, width, kernel_init=nnx.initializers.zeros_init(), rngs=rngs)
+
+    def mix(self, z: jax.Array) -> jax.Array:
+        """What ``W_1`` sees of the conditioned features; here each example's own (subclasses widen it)."""
+        return z
 
     def __call__(self, h: jax.Array, emb: jax.Array) -> jax.Array:
         gamma, beta = jnp.split(self.film(emb), 2, axis=-1)
-        return h + self.dense2(jax.nn.swish(self.dense1((1 + gamma) * self.norm(h) + beta)))
+        return h + self.dense2(jax.nn.swish(self.dense1(self.mix((1 + gamma) * self.norm(h) + beta))))
 
 
 def _check_positive(**values) -> None:
@@ -455,7 +459,7 @@ def _periodic_3x3(h: jax.Array, L: int) -> jax.Array:
     return jnp.concatenate(shifted, axis=-1).reshape(h.shape[0], L * L, 9 * h.shape[-1])
 
 
-class LatticeBlock(nnx.Module):
+class LatticeBlock(ResidualBlock):
     r""":class:`ResidualBlock` on a periodic lattice: its first layer mixes each site's 3x3
     neighbourhood (a periodic 3x3 convolution), so stacked blocks see ever larger patches:
 
@@ -466,16 +470,11 @@ class LatticeBlock(nnx.Module):
     """
 
     def __init__(self, L: int, width: int, emb_dim: int, *, rngs: nnx.Rngs):
+        super().__init__(width, emb_dim, rngs=rngs, mixed_width=9 * width)
         self.L = L
-        self.norm = nnx.LayerNorm(width, use_scale=False, use_bias=False, rngs=rngs)
-        self.film = nnx.Linear(emb_dim, 2 * width, kernel_init=nnx.initializers.zeros_init(), rngs=rngs)
-        self.dense1 = nnx.Linear(9 * width, width, rngs=rngs)
-        self.dense2 = nnx.Linear(width, width, kernel_init=nnx.initializers.zeros_init(), rngs=rngs)
 
-    def __call__(self, h: jax.Array, emb: jax.Array) -> jax.Array:
-        gamma, beta = jnp.split(self.film(emb), 2, axis=-1)
-        mixed = _periodic_3x3((1 + gamma) * self.norm(h) + beta, self.L)
-        return h + self.dense2(jax.nn.swish(self.dense1(mixed)))
+    def mix(self, z: jax.Array) -> jax.Array:
+        return _periodic_3x3(z, self.L)
 
 
 class SpinDenoiser(nnx.Module):
