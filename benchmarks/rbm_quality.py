@@ -1,6 +1,6 @@
 """RBM quality on statically binarised MNIST: AIS-estimated test log-likelihood of a 784 x 500 RBM.
 
-A longer run than notebook 02's (minutes, not part of the test suite).  Target: >= -90 nats
+A longer run than notebook 04's (minutes, not part of the test suite).  Target: >= -90 nats
 (Salakhutdinov and Murray, ICML 2008, report -86.34 nats for 500 hidden units trained with CD-25).
 Same data and protocol as the notebook: one fixed Bernoulli draw of every training and test image,
 visible biases started at the log-odds of the pixel means, persistent or CD-k chains with Adam
@@ -24,7 +24,7 @@ import numpy as np
 import optax
 from report import print_report
 
-from helpers import data, rbm
+from helpers import ais, data, rbm, train
 
 SALAKHUTDINOV_MURRAY_CD25 = -86.34  # nats, 500 hidden units, CD-25 (ICML 2008, table 1)
 
@@ -49,11 +49,11 @@ def main() -> None:
     params = rbm.init_params(k_init, 784, args.hidden, data_mean=pixel_mean)
     steps = args.epochs * (train_x.shape[0] // args.batch)
     optimizer = optax.adam(optax.cosine_decay_schedule(args.lr, steps, 0.1), b1=0.5)
-    epoch = rbm.make_epoch(optimizer, args.batch, k=args.k, persistent=not args.cd)
-    state, chains = optimizer.init(params), train_x[: args.batch]
+    step = rbm.cd_step(optimizer, k=args.k, persistent=not args.cd)
+    carry = (params, optimizer.init(params), train_x[: args.batch])
     t0 = time.perf_counter()
-    for e in range(args.epochs):
-        params, state, chains, _ = epoch(params, state, chains, jax.random.fold_in(k_train, e), train_x)
+    (params, _, _), _ = train.fit(step, carry, train_x, key=k_train, epochs=args.epochs,
+                                  batch_size=args.batch, progress=False)
     jax.block_until_ready(params)
     train_seconds = time.perf_counter() - t0
 
@@ -62,8 +62,8 @@ def main() -> None:
     t0 = time.perf_counter()
     estimates = []
     for r in range(args.ais_repeats):
-        log_z, se, _ = rbm.ais_log_partition(jax.random.fold_in(k_ais, r), params, rbm.ais_schedule(),
-                                             n_runs=args.ais_runs, base_bias=base_bias)
+        log_z, se, _ = ais.log_partition(jax.random.fold_in(k_ais, r), params, ais.schedule(),
+                                         n_runs=args.ais_runs, base_bias=base_bias)
         estimates.append((float(log_z), float(se)))
     ais_seconds = time.perf_counter() - t0
     log_z = float(np.mean([z for z, _ in estimates]))

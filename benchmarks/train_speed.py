@@ -1,13 +1,13 @@
 """Training throughput of helpers.train against the machine's dense matrix-multiply rate.
 
-One MNIST epoch (60000 images, batch 128, Adam) of notebook 01's classifier (784-512-512-10, ReLU)
-and of a VAE-sized MLP (784-400-20-400-784, trained to reconstruct its input), each after one
-warm-up epoch that compiles it.  A training step costs 6 FLOPs per weight per example (2 forward,
-2 for the weight gradient, 2 for the input gradient) except in the first layer, whose input
-gradient is never needed (4 FLOPs per weight), so achieved GFLOP/s = flops_per_example * samples/s
-(biases and activations, a fraction of a percent, are not counted).  The reference is NumPy's
-float32 2048x2048 matmul, measured in the same run.  Target: training reaches at least 50% of that rate.
-Prints a table, then one JSON object on the last line.
+One MNIST epoch (60000 images, batch 128, Adam, ``helpers.train.fit``) of notebook 01's
+classifier (784-512-512-10, ReLU) and of a VAE-sized MLP (784-400-20-400-784, trained to
+reconstruct its input), each after one warm-up epoch that compiles it.  A training step costs 6
+FLOPs per weight per example (2 forward, 2 for the weight gradient, 2 for the input gradient)
+except in the first layer, whose input gradient is never needed (4 FLOPs per weight), so achieved
+GFLOP/s = flops_per_example * samples/s (biases and activations, a fraction of a percent, are not
+counted).  The reference is NumPy's float32 2048x2048 matmul, measured in the same run.  Target:
+training reaches at least 50% of that rate.  Prints a table, then one JSON object on the last line.
 """
 
 import json
@@ -16,22 +16,13 @@ import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import nnx
+from report import matmul_gflops
 
-from helpers import data, ffnn, train
+from helpers import data, ffnn, nets, train
 
 BATCH = 128
-
-
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * n**3 / best / 1e9
 
 
 def _timed(fn) -> float:
@@ -41,13 +32,16 @@ def _timed(fn) -> float:
 
 
 def epoch_rate(sizes, loss_fn, arrays) -> tuple[float, float]:
-    """(samples per second, seconds per epoch) of one compiled epoch, best of two."""
-    model = ffnn.MLP(sizes, "relu", rngs=nnx.Rngs(0))
+    """(samples per second, seconds per epoch) of one compiled epoch of ``train.fit``, best of two."""
+    model = nets.MLP(sizes, "relu", rngs=nnx.Rngs(0))
     optimizer = optax.adam(1e-3)
-    epoch = train.make_epoch(model, optimizer, loss_fn, BATCH)
-    params = nnx.state(model, nnx.Param)
-    state = optimizer.init(params)
-    run = lambda k: jax.block_until_ready(epoch(params, state, jax.random.key(k), arrays))  # noqa: E731
+    step, carry = train.gradient_step(loss_fn, optimizer), train.init(model, optimizer)
+
+    def run(seed):
+        out, _ = train.fit(step, carry, arrays, key=jax.random.key(seed), epochs=1, batch_size=BATCH,
+                           progress=False)
+        return jax.block_until_ready(out)
+
     run(0)  # compile
     seconds = min(_timed(lambda: run(1)), _timed(lambda: run(2)))
     n_used = (arrays[0].shape[0] // BATCH) * BATCH

@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import os
 import struct
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from helpers.cache import atomic_file
 from helpers.toy import TOY_DISTRIBUTIONS, sample_toy  # noqa: F401  (re-exported)
 
 SPLITS = ("train", "test")
@@ -126,17 +126,11 @@ def _verify(path: Path, expected: str) -> None:
 
 def _download(url: str, destination: Path, expected: str, timeout: float) -> None:
     """Fetch ``url`` to a temporary file beside ``destination``, verify it, rename it in place."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+    with atomic_file(destination) as tmp:  # readers see no file or the whole, verified file
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             while block := response.read(1 << 20):
                 out.write(block)
         _verify(tmp, expected)
-        os.replace(tmp, destination)  # atomic on POSIX: readers see no file or the whole file
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def ensure_file(
@@ -276,3 +270,19 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     bunch = sklearn_digits()
     return (bunch.images / 16.0).astype(np.float32), bunch.target.astype(np.int32)
 
+
+def prepare_images(images, size: int = 28, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    r"""Grey-level images ``(n, 28, 28)`` in [0, 1] at ``size`` 28 or 14 (means of 2x2 blocks), mapped
+    linearly to ``value_range``: :math:`x \mapsto lo + (hi - lo)\,x`.  Diffusion models use [-1, 1].
+
+    Returns ``(n, size, size)`` float32.
+    """
+    images = np.asarray(images, np.float32)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"images have shape {images.shape}; expected (n, 28, 28)")
+    if size not in (14, 28):
+        raise ValueError(f"size={size!r}; expected 28 (full resolution) or 14 (2 x 2 averages)")
+    if size == 14:
+        images = images.reshape(-1, 14, 2, 14, 2).mean((2, 4))
+    lo, hi = value_range
+    return (lo + (hi - lo) * images).astype(np.float32)

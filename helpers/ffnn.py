@@ -1,4 +1,4 @@
-r"""Feed-forward neural networks: activations, costs, hand-written back-propagation, an NNX MLP.
+r"""Feed-forward neural networks: activations, costs, and the hand-written network with back-propagation.
 
 Notation (the lecture's): layer l = 1, ..., L maps the activations :math:`\mathbf{a}^{l-1}` of
 the layer below to
@@ -8,7 +8,8 @@ the layer below to
 
 with :math:`W^l` of shape ``(n_l, n_{l-1})``.  Code works on a batch of n inputs at once, one per
 row, so ``z = a @ W.T + b`` has shape ``(n, n_l)``.  The hand-written network stores its
-parameters as a list of ``{"W": (n_l, n_{l-1}), "b": (n_l,)}`` dicts, layer 1 first.
+parameters as a list of ``{"W": (n_l, n_{l-1}), "b": (n_l,)}`` dicts, layer 1 first.  The same
+network as a Flax NNX module, for training, is :class:`helpers.nets.MLP`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
-from flax import nnx
 from jax.scipy.special import ndtr
 
 Params = list[dict[str, jax.Array]]
@@ -200,34 +200,3 @@ def _check_labels(labels: jax.Array, n: int, n_classes: int) -> None:
         return
     if low < 0 or high >= n_classes:
         raise ValueError(f"labels span [{low}, {high}]; expected values in [0, {n_classes - 1}]")
-
-
-# --------------------------------------------------------------------------------------------
-# The same network as a Flax NNX module (what the training notebooks use)
-# --------------------------------------------------------------------------------------------
-class MLP(nnx.Module):
-    """Multilayer perceptron: ``sizes = [n_0, ..., n_L]``, ``activation`` between layers, linear output.
-
-    ``__call__`` maps ``(n, n_0)`` (or ``(n, h, w)``, flattened) to ``(n, n_L)`` logits or values.
-    """
-
-    def __init__(self, sizes: Sequence[int], activation: str = "relu", *, rngs: nnx.Rngs):
-        sizes = list(sizes)
-        if len(sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in sizes):
-            raise ValueError(f"sizes={sizes!r}; expected at least two positive integers")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation={activation!r}; expected one of {sorted(ACTIVATIONS)}")
-        self.sizes = tuple(sizes)
-        self.activation = activation
-        self.layers = nnx.List(
-            [nnx.Linear(n_in, n_out, rngs=rngs) for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
-        )
-
-    def __call__(self, x: jax.Array) -> jax.Array:
-        x = x.reshape(x.shape[0], -1)
-        if x.shape[1] != self.sizes[0]:
-            raise ValueError(f"input has {x.shape[1]} features per example; expected {self.sizes[0]}")
-        sigma, _ = ACTIVATIONS[self.activation]
-        for layer in self.layers[:-1]:
-            x = sigma(layer(x))
-        return self.layers[-1](x)

@@ -6,17 +6,14 @@ in the feature space of a fixed MNIST classifier (:func:`digit_classifier`), tra
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
 
-from helpers import data, train
+from helpers import data, nets, train
+from helpers.cache import save_arrays
 
 
 def _check_samples(x, y):
@@ -28,7 +25,7 @@ def _check_samples(x, y):
     return x, y
 
 
-def sliced_wasserstein(key: jax.Array, x, y, n_projections: int = 256, n_quantiles: int = 512) -> jax.Array:
+def sliced_wasserstein(key: jax.Array, x, y, n_projections: int = 256, n_quantiles: int = 512) -> float:
     r"""Sliced 2-Wasserstein distance between the empirical distributions of x and y.
 
     .. math:: SW_2(p, q) = \left( \mathbb{E}_{\mathbf{u} \sim U(S^{d-1})}
@@ -38,14 +35,23 @@ def sliced_wasserstein(key: jax.Array, x, y, n_projections: int = 256, n_quantil
     from ``n_quantiles`` quantiles of the projected samples, and the expectation over directions
     from ``n_projections`` random unit vectors (drawn with ``key``).  In 1-D it is :math:`W_2`
     itself; for two Gaussians :math:`W_2^2 = (\mu_1 - \mu_2)^2 + (\sigma_1 - \sigma_2)^2`.
+    The quantiles (linearly interpolated between order statistics, NumPy's default) are taken in
+    NumPy float64 from one sort per projection: on a CPU that is some ten times faster than XLA's sort.
     """
     x, y = _check_samples(x, y)
-    directions = jax.random.normal(key, (x.shape[1], n_projections))
-    directions = directions / jnp.linalg.norm(directions, axis=0, keepdims=True)
-    levels = (jnp.arange(n_quantiles) + 0.5) / n_quantiles
-    qx = jnp.quantile(x @ directions, levels, axis=0)
-    qy = jnp.quantile(y @ directions, levels, axis=0)
-    return jnp.sqrt(jnp.mean((qx - qy) ** 2))
+    directions = np.asarray(jax.random.normal(key, (x.shape[1], n_projections)), np.float64)
+    directions /= np.linalg.norm(directions, axis=0, keepdims=True)
+    levels = (np.arange(n_quantiles) + 0.5) / n_quantiles
+
+    def quantiles(samples):  # (n, d) -> (n_quantiles, n_projections)
+        ordered = np.sort(np.asarray(samples, np.float64) @ directions, axis=0)
+        position = levels * (len(ordered) - 1)
+        below = np.floor(position).astype(int)
+        above = np.minimum(below + 1, len(ordered) - 1)
+        weight = (position - below)[:, None]
+        return (1 - weight) * ordered[below] + weight * ordered[above]
+
+    return float(np.sqrt(np.mean((quantiles(x) - quantiles(y)) ** 2)))
 
 
 def mmd(x, y, bandwidth: float) -> jax.Array:
@@ -131,51 +137,18 @@ def frechet_distance(x, y) -> float:
     return gaussian_frechet_distance(x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
 
 
-class DigitClassifier(nnx.Module):
-    r"""MLP classifier of MNIST digits in [-1, 1]: ``size**2 -> 512 -> 128 -> 10`` (ReLU).
+def digit_classifier(size: int = 14, epochs: int = 8, seed: int = 0) -> nets.MLP:
+    r"""The fixed feature classifier of generated digits: an MLP ``size**2 -> 512 -> 128 -> 10`` (ReLU) on
+    MNIST in [-1, 1] (:func:`helpers.data.prepare_images`), trained once (Adam 1e-3, ``epochs`` epochs,
+    batch 128, key ``seed``) and cached in ``data.cache_dir()/classifiers``; later calls load it.
 
-    :meth:`features` returns the 128 penultimate activations, the space in which
-    :func:`frechet_distance` compares generated digits with real ones.  (An MLP rather than a
-    convolutional network because it trains in seconds on a laptop CPU; a small CNN took two and
-    a half minutes for 3 epochs.)
+    ``classifier.features(x)`` gives the 128 penultimate activations, the space in which
+    :func:`frechet_distance` compares generated digits with real ones; its test accuracy is
+    ``classifier.accuracy``.  (An MLP rather than a convolutional network because it trains in
+    seconds on a laptop CPU.)
     """
-
-    def __init__(self, size: int = 14, *, rngs: nnx.Rngs):
-        self.size = size
-        self.hidden1 = nnx.Linear(size * size, 512, rngs=rngs)
-        self.hidden2 = nnx.Linear(512, 128, rngs=rngs)
-        self.out = nnx.Linear(128, 10, rngs=rngs)
-
-    def features(self, x: jax.Array) -> jax.Array:
-        """``x (n, size, size)`` or ``(n, size**2)`` -> ``(n, 128)``."""
-        return jax.nn.relu(self.hidden2(jax.nn.relu(self.hidden1(x.reshape(x.shape[0], -1)))))
-
-    def __call__(self, x: jax.Array) -> jax.Array:
-        """Logits ``(n, 10)``."""
-        return self.out(self.features(x))
-
-
-def mnist_images(split: str = "train", size: int = 14) -> np.ndarray:
-    """MNIST digits scaled to [-1, 1], averaged down to ``size x size`` (28 or 14).
-
-    Returns ``(n, size, size)`` float32."""
-    if size not in (14, 28):
-        raise ValueError(f"size={size!r}; expected 28 (full resolution) or 14 (2 x 2 averages)")
-    images = data.load_mnist(split)[0]  # float32 in [0, 1]
-    if size == 14:
-        images = images.reshape(-1, 14, 2, 14, 2).mean((2, 4))
-    return 2.0 * images - 1.0
-
-
-def digit_classifier(size: int = 14, epochs: int = 8, seed: int = 0) -> DigitClassifier:
-    """The fixed feature classifier: trained once (Adam, ``epochs`` epochs, batch 128, key ``seed``)
-    on the MNIST training set and cached in ``data.cache_dir()/classifiers``; later calls load it.
-
-    The cache file is written under a temporary name and renamed, so an interrupted run never
-    leaves a half-written file.  Test accuracy is stored with the weights (``classifier.accuracy``).
-    """
-    path = data.cache_dir() / "classifiers" / f"mnist{size}_mlp_v1_e{epochs}_s{seed}.npz"
-    model = DigitClassifier(size, rngs=nnx.Rngs(seed))
+    path = data.cache_dir() / "classifiers" / f"mnist{size}_mlp_v2_e{epochs}_s{seed}.npz"
+    model = nets.MLP([size * size, 512, 128, 10], "relu", rngs=nnx.Rngs(seed))
     graphdef, state = nnx.split(model)
     leaves, treedef = jax.tree.flatten(state)
     if path.exists():
@@ -185,23 +158,21 @@ def digit_classifier(size: int = 14, epochs: int = 8, seed: int = 0) -> DigitCla
             model.accuracy = float(stored["accuracy"])
         return model
 
-    images, labels = mnist_images("train", size), data.load_mnist("train")[1].astype(np.int32)
+    def images(split):
+        return data.prepare_images(data.load_mnist(split)[0], size, value_range=(-1.0, 1.0))
 
-    def loss_fn(m, batch, key):
-        return optax.softmax_cross_entropy_with_integer_labels(m(batch[0]), batch[1]).mean()
-
-    train.fit(model, optax.adam(1e-3), loss_fn, (images, labels), key=jax.random.key(seed), epochs=epochs,
-              batch_size=128, progress=False)
-    test_images, test_labels = mnist_images("test", size), data.load_mnist("test")[1]
-    model.accuracy = float(np.mean(np.asarray(jnp.argmax(model(jnp.asarray(test_images)), 1)) == test_labels))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
-        leaves = jax.tree.leaves(nnx.state(model))
-        arrays = {f"leaf{i}": np.asarray(v) for i, v in enumerate(leaves)}
-        np.savez(tmp_name, accuracy=model.accuracy, **arrays)
-        os.replace(tmp_name, path)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
+    optimizer = optax.adam(1e-3)
+    step = train.gradient_step(_classification_loss, optimizer)
+    train_set = (images("train"), data.load_mnist("train")[1])
+    (model, _), _ = train.fit(step, train.init(model, optimizer), train_set, key=jax.random.key(seed),
+                              epochs=epochs, batch_size=128, progress=False)
+    predicted = np.asarray(jnp.argmax(model(jnp.asarray(images("test"))), 1))
+    model.accuracy = float(np.mean(predicted == data.load_mnist("test")[1]))
+    arrays = {f"leaf{i}": np.asarray(v) for i, v in enumerate(jax.tree.leaves(nnx.state(model)))}
+    save_arrays(path, accuracy=model.accuracy, **arrays)
     return model
+
+
+def _classification_loss(model, batch, key):
+    images, labels = batch
+    return optax.softmax_cross_entropy_with_integer_labels(model(images), labels).mean()

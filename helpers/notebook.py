@@ -1,4 +1,4 @@
-"""Notebook plumbing shared by every notebook: figure defaults, memory hygiene, source display, budget.
+"""Notebook plumbing shared by every notebook: setup, memory hygiene, source display, results table, budget.
 
 Why the memory hygiene: XLA keeps every compiled program in memory, and a notebook compiles
 hundreds (each eager operation is one), so a kernel's memory grows cell by cell even when the data
@@ -33,8 +33,13 @@ def free_memory() -> None:
         _LIBC.malloc_trim(0)
 
 
-def setup() -> float:
-    """Figure defaults and ``free_memory`` after every cell; returns the start time for ``finish``."""
+def setup(seed: int) -> tuple[float, jax.Array]:
+    """The first cell of every notebook: figure defaults, ``free_memory`` after every cell, one line
+    naming the versions and the device.  Returns the start time (for :func:`finish`) and the
+    notebook's root PRNG key ``jax.random.key(seed)``, from which every random number descends."""
+    import flax
+    import optax
+
     plt.rcParams.update(
         {"figure.dpi": 72, "figure.figsize": (9, 3.2), "axes.grid": True, "grid.alpha": 0.3}
     )
@@ -46,7 +51,20 @@ def setup() -> float:
         shell = None
     if shell is not None:
         shell.events.register("post_run_cell", _after_cell)
-    return time.perf_counter()
+    print(f"JAX {jax.__version__} on {jax.devices()[0].platform.upper()}, Flax {flax.__version__}, "
+          f"Optax {optax.__version__}")
+    return time.perf_counter(), jax.random.key(seed)
+
+
+class Results(list):
+    """The notebook's summary table: ``append((quantity, value measured here, reference))`` rows."""
+
+    def show(self) -> None:
+        """Display the rows as a Markdown table."""
+        from IPython.display import Markdown, display
+
+        rows = "\n".join(f"| {q} | {m} | {r} |" for q, m, r in self)
+        display(Markdown("| quantity | measured here | reference or target |\n| --- | --- | --- |\n" + rows))
 
 
 _PEAK_BY_CELL: list[tuple[int, float]] = []  # (execution count, peak memory in GB after that cell)

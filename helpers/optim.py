@@ -2,8 +2,9 @@ r"""The lecture's optimisers, written from their update equations as Optax trans
 
 Each function returns an ``optax.GradientTransformation`` whose ``update`` maps the gradient
 :math:`g_t = \nabla_\theta C(\theta_t)` to the step :math:`\theta_{t+1} - \theta_t`, so they plug
-into any Optax training loop.  Their defaults equal Optax's, and ``tests/test_optim.py`` checks
-each one against ``optax.sgd``, ``optax.adagrad``, ``optax.rmsprop`` and ``optax.adam``.
+into any Optax training loop (``helpers.train``).  Their defaults equal Optax's, and
+``tests/test_optim.py`` checks each one against ``optax.sgd``, ``optax.adagrad``, ``optax.rmsprop``
+and ``optax.adam``.
 ``learning_rate`` is a number or a schedule, a function of the step count t = 0, 1, ...
 """
 
@@ -15,6 +16,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+
+from helpers import train
 
 LearningRate = float | Callable[[jax.Array], jax.Array]
 
@@ -166,18 +169,12 @@ def trajectory(
     theta0: jax.Array,
     n_steps: int,
 ) -> jax.Array:
-    """Parameters after each of ``n_steps`` full-gradient steps on ``loss``; ``(n_steps + 1, *theta0.shape)``.
-
-    Runs as one ``lax.scan``, so a whole optimisation path is one compiled program.
-    """
-    if not isinstance(n_steps, int) or n_steps < 1:
+    r"""The path :math:`\theta_0, \theta_1, \dots, \theta_n` of ``n_steps`` full-gradient steps on
+    ``loss(theta)``, ``(n_steps + 1, *theta0.shape)``: a full-batch run of :func:`helpers.train.fit`,
+    so the whole path is one compiled program."""
+    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
         raise ValueError(f"n_steps={n_steps!r}; expected a positive integer")
-
-    def step(carry, _):
-        theta, state = carry
-        updates, state = optimizer.update(jax.grad(loss)(theta), state, theta)
-        theta = optax.apply_updates(theta, updates)
-        return (theta, state), theta
-
-    _, path = jax.lax.scan(step, (theta0, optimizer.init(theta0)), None, length=n_steps)
-    return jnp.concatenate([theta0[None], path])
+    step = train.gradient_step(lambda theta, batch, key: (loss(theta), {"theta": theta}), optimizer)
+    carry = train.init(theta0, optimizer)
+    (theta, _), history = train.fit(step, carry, key=jax.random.key(0), epochs=n_steps)
+    return jnp.concatenate([history["theta"], theta[None]])

@@ -1,4 +1,4 @@
-r"""Restricted Boltzmann machines: energies, free energies, Gibbs sampling, CD-k and PCD, exact and AIS log Z.
+r"""Restricted Boltzmann machines: energies, free energies, Gibbs sampling, CD-k and PCD, exact log Z.
 
 Notation (the lecture's): visible units :math:`\mathbf{x}` ``(n, n_v)``, hidden units
 :math:`\mathbf{h}` ``(n, n_h)``, parameters :math:`\Theta = \{\mathbf{a}, \mathbf{b}, W\}` held in a
@@ -16,6 +16,9 @@ Gaussian-binary RBM (``sigma`` an array ``(n_v,)`` of standard deviations), :mat
 
 .. math:: E(\mathbf{x}, \mathbf{h}) = \sum_i \frac{(x_i - a_i)^2}{2\sigma_i^2} - \mathbf{b}^T\mathbf{h}
           - \sum_{ij} \frac{x_i w_{ij} h_j}{\sigma_i^2}.
+
+Annealed importance sampling of :math:`\log Z` for models too large to enumerate is in
+:mod:`helpers.ais`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from helpers import rng
+from helpers.validate import positive_int
+
 Params = dict[str, jax.Array]
 MAX_ENUMERATED = 25  # 2^25 states of the smaller layer is the most exact_log_partition will sum
 
@@ -36,9 +42,7 @@ def init_params(key: jax.Array, n_visible: int, n_hidden: int, data_mean=None, s
     """Small random weights ``N(0, scale^2)``, zero hidden biases, and visible biases
     :math:`a_i = \\log(p_i / (1 - p_i))` from the data's mean ``p`` when given (Hinton's practical
     guide: the RBM then starts as the independent-pixel model of the data), else zero."""
-    for name, value in (("n_visible", n_visible), ("n_hidden", n_hidden)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r}; expected a positive integer")
+    positive_int(n_visible=n_visible, n_hidden=n_hidden)
     a = jnp.zeros(n_visible)
     if data_mean is not None:
         p = jnp.clip(jnp.asarray(data_mean, jnp.float32), 1e-3, 1 - 1e-3)
@@ -132,19 +136,21 @@ def visible_mean(params: Params, h: jax.Array, sigma=None) -> jax.Array:
 
 def sample_hidden(key: jax.Array, params: Params, x: jax.Array, sigma=None) -> jax.Array:
     """Draw ``h ~ p(h | x)``: ``(n, n_v)`` -> ``(n, n_h)`` in {0, 1}."""
-    p = hidden_probabilities(params, x, sigma)
-    return (jax.random.uniform(key, p.shape) < p).astype(p.dtype)
+    return rng.bernoulli(key, hidden_probabilities(params, x, sigma))
 
 
 def sample_visible(key: jax.Array, params: Params, h: jax.Array, sigma=None) -> jax.Array:
     """Draw ``x ~ p(x | h)``: Bernoulli (binary) or Gaussian visible units, ``(n, n_h)`` -> ``(n, n_v)``."""
     mean = visible_mean(params, h, sigma)
     if sigma is None:
-        return (jax.random.uniform(key, mean.shape) < mean).astype(mean.dtype)
+        return rng.bernoulli(key, mean)
     return mean + sigma * jax.random.normal(key, mean.shape)
 
 
-def _gibbs_step(params, x, key, sigma):
+def gibbs_step(key: jax.Array, params: Params, x: jax.Array, sigma=None) -> jax.Array:
+    r"""One step of block Gibbs sampling, every row of ``x (n, n_v)`` a chain:
+    :math:`\mathbf{h} \sim p(\mathbf{h}|\mathbf{x})`, then :math:`\mathbf{x}' \sim p(\mathbf{x}|\mathbf{h})`.
+    Each layer is drawn at once, since its units are independent given the other layer."""
     k_h, k_x = jax.random.split(key)
     return sample_visible(k_x, params, sample_hidden(k_h, params, x, sigma), sigma)
 
@@ -152,17 +158,15 @@ def _gibbs_step(params, x, key, sigma):
 @partial(jax.jit, static_argnames=("k",))
 def _gibbs(key, params, x0, k, sigma):
     def step(x, kk):
-        return _gibbs_step(params, x, kk, sigma), None
+        return gibbs_step(kk, params, x, sigma), None
 
     return jax.lax.scan(step, x0, jax.random.split(key, k))[0]
 
 
 def gibbs(key: jax.Array, params: Params, x0: jax.Array, k: int, sigma=None) -> jax.Array:
-    r"""``k`` steps of block Gibbs sampling, :math:`\mathbf{h} \sim p(\mathbf{h}|\mathbf{x})` then
-    :math:`\mathbf{x} \sim p(\mathbf{x}|\mathbf{h})`, as one ``lax.scan``; every row of ``x0`` ``(n, n_v)``
-    is a chain.  Returns the visible state after k steps, ``(n, n_v)``."""
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k={k!r}; expected a positive integer number of Gibbs steps")
+    """``k`` steps of :func:`gibbs_step` as one ``lax.scan``; every row of ``x0`` ``(n, n_v)`` is a chain.
+    Returns the visible state after k steps, ``(n, n_v)``."""
+    positive_int(k=k)
     return _gibbs(key, params, _check_x(params, x0), k, _check_sigma(sigma))
 
 
@@ -199,63 +203,60 @@ def contrastive_loss(params: Params, x_pos: jax.Array, x_neg: jax.Array, sigma=N
     return jnp.mean(free_energy(params, x_pos, sigma)) - jnp.mean(free_energy(params, x_neg, sigma))
 
 
-def make_epoch(optimizer: optax.GradientTransformation, batch_size: int, k: int = 1, persistent: bool = False,
-               sigma=None):
-    r"""Build a jitted ``epoch(params, opt_state, chains, key, data) -> (params, opt_state, chains, recon)``.
+def cd_step(optimizer: optax.GradientTransformation, k: int = 1, persistent: bool = False, sigma=None):
+    r"""Contrastive divergence as a step of :func:`helpers.train.fit`; carry ``(params, opt_state, chains)``.
 
-    Each step takes a batch :math:`\mathbf{x}^+`, runs ``k`` Gibbs steps from the batch itself
-    (CD-k) or from the persistent chains ``chains (batch_size, n_v)`` (PCD, ``persistent=True``,
-    Tieleman 2008) to get :math:`\mathbf{x}^-`, and applies ``optimizer`` to the gradient of
-    :func:`contrastive_loss`.  The whole epoch is one ``lax.scan``; ``recon`` is the mean squared
-    one-step reconstruction error per batch, a cheap progress signal (not the likelihood).
+    Each step takes a batch :math:`\mathbf{x}^+` ``(B, n_v)``, runs ``k`` Gibbs steps from the batch
+    itself (CD-k, Hinton 2002) or from the persistent chains ``(B, n_v)`` (PCD-k, Tieleman 2008;
+    ``chains`` may be ``None`` for CD) to get :math:`\mathbf{x}^-`, and lets ``optimizer`` descend
+    minus :func:`phase_gradients`, the positive phase minus the negative phase written out by hand
+    (no automatic differentiation).  It reports ``"loss"``, the contrastive free-energy gap
+    :math:`\langle F\rangle_{\rm data} - \langle F\rangle_{\rm model}` (:func:`contrastive_loss`), whose
+    gradient this is; a progress signal, not the likelihood.
     """
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k={k!r}; expected a positive integer number of Gibbs steps")
+    positive_int(k=k)
     sigma = _check_sigma(sigma)
 
-    def step(carry, inputs):
+    def step(carry, x_pos, key):
         params, opt_state, chains = carry
-        x_pos, key = inputs
-        k_neg, k_rec = jax.random.split(key)
-        start = chains if persistent else x_pos
-        x_neg = _gibbs(k_neg, params, start, k, sigma)
-        grads = jax.grad(contrastive_loss)(params, x_pos, x_neg, sigma)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        recon = visible_mean(params, hidden_probabilities(params, x_pos, sigma), sigma)
-        return (params, opt_state, x_neg if persistent else chains), jnp.mean((recon - x_pos) ** 2)
+        x_neg = _gibbs(key, params, chains if persistent else x_pos, k, sigma)
+        descent = jax.tree.map(jnp.negative, phase_gradients(params, x_pos, x_neg, sigma))
+        updates, opt_state = optimizer.update(descent, opt_state, params)
+        metrics = {"loss": contrastive_loss(params, x_pos, x_neg, sigma)}
+        return (optax.apply_updates(params, updates), opt_state, x_neg if persistent else chains), metrics
 
-    @jax.jit
-    def epoch(params, opt_state, chains, key, data):
-        n_batches = data.shape[0] // batch_size
-        k_perm, k_steps = jax.random.split(key)
-        order = jax.random.permutation(k_perm, data.shape[0])[: n_batches * batch_size]
-        batches = data[order].reshape(n_batches, batch_size, data.shape[1])
-        (params, opt_state, chains), recon = jax.lax.scan(
-            step, (params, opt_state, chains), (batches, jax.random.split(k_steps, n_batches)))
-        return params, opt_state, chains, recon
-
-    return epoch
+    return step
 
 
-def _states(start, count, n):  # the binary states start .. start+count-1 of n units, (count, n)
-    idx = start + jnp.arange(count)
-    return ((idx[:, None] >> jnp.arange(n)) & 1).astype(jnp.float32)
+def hidden_free_energy(params: Params, h: jax.Array, sigma=None) -> jax.Array:
+    r"""Free energy of the hidden units, the visible units summed (binary) or integrated (Gaussian) out,
+    :math:`e^{-F(\mathbf{h})} = \sum_\mathbf{x} e^{-E(\mathbf{x}, \mathbf{h})}`:
+
+    .. math:: F(\mathbf{h}) = -\mathbf{b}^T\mathbf{h}
+              - \sum_i \mathrm{softplus}\left(a_i + (W\mathbf{h})_i\right)
+              \quad\text{(binary)},\qquad
+              F(\mathbf{h}) = -\mathbf{b}^T\mathbf{h} - \sum_i\left[\log\sqrt{2\pi}\sigma_i
+              + \frac{(a_i + (W\mathbf{h})_i)^2 - a_i^2}{2\sigma_i^2}\right]\quad\text{(Gaussian)}.
+
+    ``h (n, n_h)`` -> ``(n,)``.
+    """
+    wh = h @ params["W"].T  # (n, n_v)
+    if sigma is None:
+        return -h @ params["b"] - jnp.sum(jax.nn.softplus(params["a"] + wh), axis=1)
+    a = params["a"]
+    per_unit = 0.5 * math.log(2 * math.pi) + jnp.log(sigma) + ((a + wh) ** 2 - a**2) / (2 * sigma**2)
+    return -h @ params["b"] - jnp.sum(per_unit, axis=1)
 
 
 def exact_log_partition(params: Params, sigma=None, chunk_bits: int = 14) -> jax.Array:
-    r"""Exact :math:`\log Z` by summing over every state of the smaller layer.
+    r"""Exact :math:`\log Z` by summing over every state of the smaller layer, the other summed out:
 
-    Binary, enumerating h (when :math:`n_h \le n_v`):
-    :math:`\log Z = \log\sum_\mathbf{h} e^{\mathbf{b}^T\mathbf{h}}
-    \prod_i\left(1 + e^{a_i + (W\mathbf{h})_i}\right)`;
-    enumerating x instead: :math:`\log Z = \log\sum_\mathbf{x} e^{-F(\mathbf{x})}`.  Gaussian visible units
-    are integrated analytically, so h is enumerated:
-    :math:`Z = \sum_\mathbf{h} e^{\mathbf{b}^T\mathbf{h}}\prod_i \sqrt{2\pi}\sigma_i
-    \exp\left(\frac{(a_i + (W\mathbf{h})_i)^2 - a_i^2}{2\sigma_i^2}\right)`.
+    .. math:: \log Z = \log\sum_\mathbf{h} e^{-F(\mathbf{h})} \ \ (n_h \le n_v\text{, or Gaussian units})
+              \qquad\text{or}\qquad \log Z = \log\sum_\mathbf{x} e^{-F(\mathbf{x})},
 
-    The :math:`2^{\min(n_v, n_h)}` terms are summed in chunks of :math:`2^{\rm chunk\_bits}` with a
-    running log-sum-exp, so memory stays small.  Refuses more than 25 enumerated units.
+    with :func:`hidden_free_energy` and :func:`free_energy`.  The :math:`2^{\min(n_v, n_h)}` terms are
+    summed :math:`2^{\rm chunk\_bits}` at a time with a running log-sum-exp, so memory stays small and
+    nothing overflows.  Refuses more than 25 enumerated units (use :func:`helpers.ais.log_partition`).
     """
     sigma = _check_sigma(sigma)
     n_v, n_h = params["W"].shape
@@ -264,94 +265,21 @@ def exact_log_partition(params: Params, sigma=None, chunk_bits: int = 14) -> jax
     if n > MAX_ENUMERATED:
         raise ValueError(
             f"exact log Z needs 2^{n} terms (min(n_v, n_h) = {n} > {MAX_ENUMERATED}); "
-            "use ais_log_partition for a model this large"
+            "use ais.log_partition for a model this large"
         )
-    chunk = 2 ** min(chunk_bits, n)
-    return _exact_log_z(params, sigma, n, chunk, over_hidden)
+    free = hidden_free_energy if over_hidden else free_energy
+    return _log_sum_over_states(free, params, sigma, n, 2 ** min(chunk_bits, n))
 
 
-@partial(jax.jit, static_argnames=("n", "chunk", "over_hidden"))
-def _exact_log_z(params, sigma, n, chunk, over_hidden):
-    def term(states):
-        if not over_hidden:
-            return -free_energy(params, states)
-        wh = states @ params["W"].T  # (chunk, n_v)
-        if sigma is None:
-            return states @ params["b"] + jnp.sum(jax.nn.softplus(params["a"] + wh), axis=1)
-        a = params["a"]
-        per_unit = 0.5 * math.log(2 * math.pi) + jnp.log(sigma) + ((a + wh) ** 2 - a**2) / (2 * sigma**2)
-        return states @ params["b"] + jnp.sum(per_unit, axis=1)
+@partial(jax.jit, static_argnames=("free", "n", "chunk"))
+def _log_sum_over_states(free, params, sigma, n, chunk):
+    r""":math:`\log\sum_\mathbf{s} e^{-F(\mathbf{s})}` over :math:`2^n` states, ``chunk`` at a time."""
 
-    starts = jnp.arange(0, 2**n, chunk)
-    partial_sums = jax.lax.map(lambda s: jax.scipy.special.logsumexp(term(_states(s, chunk, n))), starts)
-    return jax.scipy.special.logsumexp(partial_sums)
+    def chunk_sum(start):
+        states = (((start + jnp.arange(chunk))[:, None] >> jnp.arange(n)) & 1).astype(jnp.float32)
+        return jax.scipy.special.logsumexp(-free(params, states, sigma))
 
-
-def ais_schedule(n_low: int = 500, n_mid: int = 4000, n_high: int = 10000) -> jax.Array:
-    r"""Salakhutdinov and Murray's inverse temperatures: ``n_low`` steps on [0, 0.5], ``n_mid`` on
-    [0.5, 0.9], ``n_high`` on [0.9, 1] (14 500 by default), ending at exactly 1."""
-    return jnp.concatenate([jnp.linspace(0.0, 0.5, n_low, endpoint=False),
-                            jnp.linspace(0.5, 0.9, n_mid, endpoint=False),
-                            jnp.linspace(0.9, 1.0, n_high + 1)])
-
-
-def ais_log_partition(key: jax.Array, params: Params, betas, n_runs: int = 100, base_bias=None):
-    r"""Annealed importance sampling estimate of :math:`\log Z` for a binary-binary RBM (Salakhutdinov
-    and Murray, ICML 2008).
-
-    Base model A: independent visible units with biases ``base_bias`` (default 0; the data's
-    log-odds is better) and :math:`Z_A = 2^{n_h}\prod_i(1 + e^{a^A_i})`.  Intermediate models
-    :math:`p_k^*(\mathbf{x}) = e^{(1-\beta_k)\mathbf{a}_A^T\mathbf{x} + \beta_k\mathbf{a}^T\mathbf{x}}
-    \prod_j\left(1 + e^{\beta_k(b_j + (\mathbf{x}^TW)_j)}\right)` are RBMs, so one Gibbs step at
-    :math:`\beta_k` is a valid transition.  Each of ``n_runs`` parallel runs accumulates
-    :math:`\log w = \sum_k [\log p_k^*(\mathbf{x}_{k-1}) - \log p_{k-1}^*(\mathbf{x}_{k-1})]`, and
-
-    .. math:: \log\hat Z = \log Z_A + \log\frac{1}{M}\sum_{m=1}^M w^{(m)}.
-
-    ``betas``: increasing from 0 to 1, at least 2 values (:func:`ais_schedule`).  Returns
-    ``(log_z, standard_error, log_w (n_runs,))``; the standard error is the delta-method
-    :math:`\mathrm{sd}(w)/(\bar w\sqrt M)` of the log estimate.
-    """
-    betas = jnp.asarray(betas, jnp.float32)
-    if betas.ndim != 1 or betas.shape[0] < 2:
-        raise ValueError(f"betas has shape {betas.shape}; expected at least 2 inverse temperatures")
-    ends_ok = abs(float(betas[0])) < 1e-7 and abs(float(betas[-1]) - 1.0) < 1e-7
-    if not ends_ok or not bool(jnp.all(jnp.diff(betas) >= 0)):
-        raise ValueError("betas must increase from 0 to 1")
-    if not isinstance(n_runs, int) or n_runs < 2:
-        raise ValueError(f"n_runs={n_runs!r}; expected an integer >= 2")
-    n_v, n_h = params["W"].shape
-    base = jnp.zeros(n_v) if base_bias is None else jnp.asarray(base_bias, jnp.float32)
-    log_w = _ais(key, params, betas, n_runs, base)
-    log_z_base = n_h * math.log(2.0) + jnp.sum(jax.nn.softplus(base))
-    log_mean_w = jax.scipy.special.logsumexp(log_w) - math.log(n_runs)
-    w = jnp.exp(log_w - jnp.max(log_w))
-    se = jnp.std(w) / (jnp.mean(w) * math.sqrt(n_runs))
-    return log_z_base + log_mean_w, se, log_w
-
-
-@partial(jax.jit, static_argnames=("n_runs",))
-def _ais(key, params, betas, n_runs, base):
-    def log_p_star(x, beta):
-        visible = ((1 - beta) * base + beta * params["a"]) @ x.T
-        return visible + jnp.sum(jax.nn.softplus(beta * hidden_input(params, x)), axis=1)
-
-    def tempered(beta):
-        return {"a": (1 - beta) * base + beta * params["a"], "b": beta * params["b"], "W": beta * params["W"]}
-
-    k0, k_run = jax.random.split(key)
-    x = (jax.random.uniform(k0, (n_runs, base.shape[0])) < jax.nn.sigmoid(base)).astype(jnp.float32)
-
-    def step(carry, inputs):
-        x, log_w = carry
-        beta_prev, beta, k = inputs
-        log_w = log_w + log_p_star(x, beta) - log_p_star(x, beta_prev)
-        x = _gibbs_step(tempered(beta), x, k, None)
-        return (x, log_w), None
-
-    keys = jax.random.split(k_run, betas.shape[0] - 1)
-    (x, log_w), _ = jax.lax.scan(step, (x, jnp.zeros(n_runs)), (betas[:-1], betas[1:], keys))
-    return log_w
+    return jax.scipy.special.logsumexp(jax.lax.map(chunk_sum, jnp.arange(0, 2**n, chunk)))
 
 
 def log_likelihood(params: Params, x: jax.Array, log_z, sigma=None) -> jax.Array:

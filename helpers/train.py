@@ -1,154 +1,245 @@
-r"""Mini-batch training of a Flax NNX model with an Optax optimiser, one compiled program per epoch.
+r"""One training loop for every model of the course: a step function, scanned over the batches of an epoch.
 
-An epoch draws a permutation of the n training examples, cuts it into
-:math:`\lfloor n / B \rfloor` batches of B (the remainder is left out, so every step has the
-same shape), and runs the optimiser steps under ``jax.lax.scan``:
+The step contract
+    ``step(carry, batch, key) -> (carry, metrics)``.  ``carry`` is any pytree: a model (Flax NNX
+    modules are pytrees) or a dict of parameters with its Optax state, plus whatever a method keeps
+    from one step to the next (persistent Markov chains, a replay buffer, a second network and its
+    optimiser).  ``batch`` has the structure of the training data with a leading batch axis, and
+    ``metrics`` is a dict of arrays (usually scalars), e.g. ``{"loss": ...}``.
+
+An epoch draws a permutation of the n examples, cuts it into :math:`\lfloor n/B \rfloor` batches
+of B (the remainder is left out, so every step has the same shape) and runs the steps under one
+``jax.lax.scan``, so an epoch is one compiled program.  For gradient training the step is
 
 .. math:: \theta_{k+1} = \theta_k + \mathrm{update}\left(\nabla_\theta \tfrac{1}{B}
-          \textstyle\sum_{i \in \mathcal{B}_k} C_i(\theta_k)\right).
+          \textstyle\sum_{i \in \mathcal{B}_k} C_i(\theta_k)\right),
 
-The model is ``nnx.split`` into a static graph and its parameter state, the state is carried
-through the scan, and ``nnx.update`` writes it back into the model at the end, so the caller's
-model object holds the trained weights.
+built by :func:`gradient_step` from a loss ``loss_fn(model, batch, key)`` and an Optax optimiser.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import nnx
 from tqdm.auto import tqdm
 
-LossFn = Callable[[nnx.Module, tuple[jax.Array, ...], jax.Array], jax.Array]
-"""``loss_fn(model, batch, key) -> scalar``: batch is a tuple of arrays (one batch of each)."""
+try:
+    from tqdm.notebook import tqdm as notebook_tqdm
+except ImportError:  # no ipywidgets: tqdm.auto is the text bar
+    notebook_tqdm = None
+
+Step = Callable[[Any, Any, jax.Array], tuple[Any, dict[str, jax.Array]]]
+LOOPS = ("scan", "steps")
 
 
-def _optimizer_step(graphdef, rest, optimizer: optax.GradientTransformation, loss_fn: LossFn):
-    """``step((params, opt_state), (batch, key)) -> ((params, opt_state), loss)``, for ``lax.scan``.
+def parameters(model):
+    """What an optimiser updates: the ``nnx.Param`` state of an NNX module, else the pytree itself."""
+    return nnx.state(model, nnx.Param) if isinstance(model, nnx.Module) else model
 
-    The loss value, gradient and loss function are passed to the optimiser too, so line-search
-    optimisers (``optax.lbfgs``) work as well as plain ones.
+
+def init(model, optimizer: optax.GradientTransformation):
+    """The carry ``(model, optimiser state)`` that :func:`gradient_step`'s step expects."""
+    return model, optimizer.init(parameters(model))
+
+
+def apply_gradients(optimizer: optax.GradientTransformation, model, opt_state, loss_fn: Callable):
+    r"""One optimiser update :math:`\theta \leftarrow \theta + \mathrm{update}(\nabla_\theta C(\theta))`.
+
+    ``loss_fn(model) -> C`` or ``(C, metrics)``; ``model`` is an NNX module (its ``nnx.Param``
+    variables are trained, every other variable is left alone) or a pytree of parameters.  The loss
+    value, gradient and loss function also reach the optimiser, so line-search optimisers such as
+    ``optax.lbfgs()`` work as well as plain ones.  Returns ``(model, opt_state, metrics)`` with the
+    loss *before* the update as ``metrics["loss"]``.
     """
-    optimizer = optax.with_extra_args_support(optimizer)
+    if isinstance(model, nnx.Module):
+        graphdef, params, rest = nnx.split(model, nnx.Param, ...)
 
-    def step(carry, inputs):
-        params, opt_state = carry
-        batch, key = inputs
+        def rebuild(p):
+            return nnx.merge(graphdef, p, rest)
+    else:
+        params, rebuild = model, (lambda p: p)
 
-        def value_fn(p):
-            return loss_fn(nnx.merge(graphdef, p, rest), batch, key)
+    def value_and_metrics(p):
+        out = loss_fn(rebuild(p))
+        return out if isinstance(out, tuple) else (out, {})
 
-        loss, grads = jax.value_and_grad(value_fn)(params)
-        updates, opt_state = optimizer.update(
-            grads, opt_state, params, value=loss, grad=grads, value_fn=value_fn
+    (loss, metrics), grads = jax.value_and_grad(value_and_metrics, has_aux=True)(params)
+    updates, opt_state = optax.with_extra_args_support(optimizer).update(
+        grads, opt_state, params, value=loss, grad=grads, value_fn=lambda p: value_and_metrics(p)[0]
+    )
+    return rebuild(optax.apply_updates(params, updates)), opt_state, {"loss": loss, **metrics}
+
+
+def gradient_step(loss_fn: Callable, optimizer: optax.GradientTransformation, **loss_options) -> Step:
+    """The common step: one update of ``optimizer`` on ``loss_fn(model, batch, key, **loss_options)``.
+
+    Its carry is ``(model, opt_state)``, made by :func:`init`; the loss returns a scalar, or a scalar
+    and a dict of further metrics.  Works for an NNX module and for a plain parameter pytree alike.
+    """
+
+    def step(carry, batch, key):
+        model, opt_state = carry
+        model, opt_state, metrics = apply_gradients(
+            optimizer, model, opt_state, lambda m: loss_fn(m, batch, key, **loss_options)
         )
-        return (optax.apply_updates(params, updates), opt_state), loss
+        return (model, opt_state), metrics
 
     return step
 
 
-def make_epoch(model: nnx.Module, optimizer: optax.GradientTransformation, loss_fn: LossFn, batch_size: int):
-    """Build ``epoch(params, opt_state, key, data) -> (params, opt_state, losses (n_batches,))``.
+def _epoch_batches(key, data, batch_size: int, n: int):
+    """A fresh permutation of the data cut into ``(n // batch_size, batch_size, ...)`` batches,
+    and one key per step."""
+    n_batches = n // batch_size
+    k_perm, k_steps = jax.random.split(key)
+    order = jax.random.permutation(k_perm, n)[: n_batches * batch_size]
+    batches = jax.tree.map(lambda a: a[order].reshape(n_batches, batch_size, *a.shape[1:]), data)
+    return batches, jax.random.split(k_steps, n_batches)
 
-    ``params`` is ``nnx.state(model, nnx.Param)``; the returned function is jitted, so each epoch
-    is one XLA program whatever the number of batches.
-    """
-    graphdef, _, rest = nnx.split(model, nnx.Param, ...)
-    step = _optimizer_step(graphdef, rest, optimizer, loss_fn)
 
-    @jax.jit
-    def epoch(params, opt_state, key, data):
-        n = data[0].shape[0]
-        n_batches = n // batch_size
-        k_perm, k_steps = jax.random.split(key)
-        order = jax.random.permutation(k_perm, n)[: n_batches * batch_size]
-        batches = tuple(a[order].reshape(n_batches, batch_size, *a.shape[1:]) for a in data)
-        keys = jax.random.split(k_steps, n_batches)
-        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), (batches, keys))
-        return params, opt_state, losses
+# The compiled programs take the step as a static argument, so fitting again with the same step
+# function (a second epoch count, a benchmark's timed run) reuses them instead of compiling anew.
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _scan_epoch(step, batch_size, n, carry, key, data):
+    batches, keys = _epoch_batches(key, data, batch_size, n)
+    return jax.lax.scan(lambda c, xs: step(c, *xs), carry, (batches, keys))
 
-    return epoch
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _batches(batch_size, n, key, data):
+    return _epoch_batches(key, data, batch_size, n)
+
+
+@partial(jax.jit, static_argnums=0)
+def _one_step(step, carry, batch, key):
+    return step(carry, batch, key)
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _full_batch(step, steps, carry, key, data):
+    return jax.lax.scan(lambda c, k: step(c, data, k), carry, jax.random.split(key, steps))
+
+
+def _check(data, epochs, batch_size, loop, evaluate) -> int | None:
+    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r}; expected a positive integer")
+    if loop not in LOOPS:
+        raise ValueError(f"loop={loop!r}; expected one of {LOOPS}")
+    if batch_size is None:
+        if evaluate is not None:
+            raise ValueError("evaluate needs a batch_size; a full-batch fit is one program")
+        return None
+    leaves = jax.tree.leaves(data)
+    if not leaves:
+        raise ValueError("data is empty; mini-batch training (batch_size given) needs arrays to batch")
+    sizes = [np.shape(a)[0] if np.ndim(a) else None for a in leaves]
+    n = sizes[0]
+    if n is None or any(s != n for s in sizes):
+        raise ValueError(f"data arrays have first axes {sizes}; expected all equal")
+    integer = isinstance(batch_size, int | np.integer) and not isinstance(batch_size, bool)
+    if not integer or not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size={batch_size!r}; expected an integer in [1, {n}]")
+    return int(n)
+
+
+class _ProgressBar:
+    """``tqdm.auto``'s bar over the epochs.  In a notebook the widget is shown through a display
+    handle and, when training ends, replaced by the finished bar as text, so that a saved notebook
+    shows the final state (a widget's saved text is its first frame)."""
+
+    def __init__(self, total: int, disable: bool):
+        self.handle = None
+        if not disable and notebook_tqdm is not None and issubclass(tqdm, notebook_tqdm):
+            from IPython.display import display
+
+            self.bar = tqdm(total=total, desc="epochs", leave=True, display=False)
+            self.handle = display(self.bar.container, display_id=True)
+        else:
+            self.bar = tqdm(total=total, desc="epochs", disable=disable, leave=False)
+
+    def advance(self, loss: float | None) -> None:
+        if loss is not None:
+            self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.handle is not None:
+            from IPython.display import Pretty
+
+            self.handle.update(Pretty(str(self.bar)))
 
 
 def fit(
-    model: nnx.Module,
-    optimizer: optax.GradientTransformation,
-    loss_fn: LossFn,
-    data: tuple[jax.Array, ...],
+    step: Step,
+    carry,
+    data=None,
     *,
     key: jax.Array,
     epochs: int,
-    batch_size: int,
-    evaluate: Callable[[nnx.Module], dict[str, float]] | None = None,
+    batch_size: int | None = None,
+    evaluate: Callable[[Any], dict[str, Any]] | None = None,
     progress: bool = True,
-) -> dict[str, list[float]]:
-    """Train ``model`` in place for ``epochs`` epochs; return the history.
+    loop: str = "scan",
+):
+    """Train: run ``step`` over ``epochs`` epochs of ``data``; return ``(carry, history)``.
 
-    ``data`` is a tuple of arrays sharing their first axis (e.g. ``(images, labels)``);
-    ``evaluate(model)``, if given, runs after every epoch and its numbers join the history.
-    History: ``"loss"`` (mean training loss of each epoch), ``"step_loss"`` (every step), and
-    one list per key that ``evaluate`` returns.  The same key gives the same run.
+    ``data`` is an array or a pytree of arrays sharing their first axis (e.g. ``(images, labels)``);
+    each batch handed to ``step`` has the same structure.
+
+    * Mini-batch training (``batch_size`` given): every epoch a fresh permutation, ``n // batch_size``
+      steps, compiled as one ``lax.scan``.  ``evaluate(carry) -> dict``, if given, runs after each
+      epoch and its numbers join the history.  ``loop="steps"`` compiles the step alone and calls it
+      from Python instead: on XLA:CPU a convolution inside a loop body runs several times slower than
+      the same step jitted on its own (``benchmarks/`` measures which is faster for a model).
+    * Full-batch training (``batch_size=None``): every step sees all of ``data`` (which may be
+      ``None``), an epoch is one step, and all ``epochs`` steps run as one ``lax.scan``: a whole
+      optimisation (gradient descent on a grid, L-BFGS, an optimiser's path) is one program.
+
+    ``history`` maps each metric to a NumPy array ``(epochs, ...)`` of its per-epoch mean, plus
+    ``"step_loss"`` (every step's loss, when the step reports ``"loss"``) and ``evaluate``'s keys.
+    The same key gives the same history.
     """
-    data = tuple(jnp.asarray(a) for a in data)
-    n = data[0].shape[0]
-    if any(a.shape[0] != n for a in data):
-        raise ValueError(f"data arrays have first axes {[a.shape[0] for a in data]}; expected all equal")
-    if not isinstance(batch_size, int) or not 1 <= batch_size <= n:
-        raise ValueError(f"batch_size={batch_size!r}; expected an integer in [1, {n}]")
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs={epochs!r}; expected a positive integer")
+    n = _check(data, epochs, batch_size, loop, evaluate)
+    data = jax.tree.map(jnp.asarray, data)
+    if n is None:  # full batch: one program for the whole run
+        carry, metrics = _full_batch(step, int(epochs), carry, key, data)
+        history = {name: np.asarray(value) for name, value in metrics.items()}
+        if "loss" in history:
+            history["step_loss"] = history["loss"]
+        return carry, history
 
-    epoch = make_epoch(model, optimizer, loss_fn, batch_size)
-    params = nnx.state(model, nnx.Param)
-    opt_state = optimizer.init(params)
-    history: dict[str, list[float]] = {"loss": [], "step_loss": []}
-    bar = tqdm(jax.random.split(key, epochs), desc="epochs", disable=not progress, leave=False)
-    for epoch_key in bar:
-        params, opt_state, losses = epoch(params, opt_state, epoch_key, data)
-        nnx.update(model, params)
-        history["loss"].append(float(jnp.mean(losses)))
-        history["step_loss"].extend(map(float, losses))
+    def run_epoch(c, k, d):
+        if loop == "scan":
+            return _scan_epoch(step, int(batch_size), n, c, k, d)
+        batches, keys = _batches(int(batch_size), n, k, d)
+        outs = []
+        for i in range(keys.shape[0]):
+            c, m = _one_step(step, c, jax.tree.map(lambda b, i=i: b[i], batches), keys[i])
+            outs.append(m)
+        return c, jax.tree.map(lambda *ms: jnp.stack(ms), *outs)
+
+    per_epoch: list[dict] = []
+    step_losses = []
+    bar = _ProgressBar(int(epochs), disable=not progress)
+    for epoch_key in jax.random.split(key, epochs):
+        carry, metrics = run_epoch(carry, epoch_key, data)
+        row = {name: np.asarray(jnp.mean(value, axis=0)) for name, value in metrics.items()}
+        if "loss" in metrics:
+            step_losses.append(np.asarray(metrics["loss"]))
         if evaluate is not None:
-            for name, value in evaluate(model).items():
-                history.setdefault(name, []).append(float(value))
-        bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
-    return history
-
-
-def fit_full_batch(
-    model: nnx.Module,
-    optimizer: optax.GradientTransformation,
-    loss_fn: LossFn,
-    data: tuple[jax.Array, ...],
-    *,
-    steps: int,
-    key: jax.Array | None = None,
-) -> jax.Array:
-    """Train ``model`` in place with ``steps`` full-batch steps, all in one ``lax.scan``.
-
-    For small problems (a function on a grid, a toy regression) where every step sees all the
-    data.  Any Optax optimiser works, including line-search ones such as ``optax.lbfgs()``: each
-    step passes the loss value, gradient and loss function along, as they need.  Returns the loss
-    before each step, ``(steps,)``.
-    """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps={steps!r}; expected a positive integer")
-    data = tuple(jnp.asarray(a) for a in data)
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    key = jax.random.key(0) if key is None else key
-    step = _optimizer_step(graphdef, rest, optimizer, loss_fn)
-
-    @jax.jit
-    def run(params, key):
-        carry = (params, optimizer.init(params))
-        (params, _), losses = jax.lax.scan(
-            lambda carry, k: step(carry, (data, k)), carry, jax.random.split(key, steps)
-        )
-        return params, losses
-
-    params, losses = run(params, key)
-    nnx.update(model, params)
-    return losses
+            row.update({name: np.asarray(value) for name, value in evaluate(carry).items()})
+        per_epoch.append(row)
+        bar.advance(float(np.mean(row["loss"])) if "loss" in row else None)
+    bar.close()
+    history = {name: np.stack([row[name] for row in per_epoch]) for name in per_epoch[0]}
+    if step_losses:
+        history["step_loss"] = np.concatenate(step_losses)
+    return carry, history

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from helpers import diffusion, metrics
+from helpers import data, denoisers, diffusion, metrics, nets
 
 
 def iterate_chain(schedule, x0, t, key):
@@ -126,11 +126,11 @@ def test_samplers_reproduce_gaussian_data(sampler, tolerance):
     eps_fn = gaussian_eps(schedule, m, s)
     key = jax.random.key(3)
     if sampler == "ddpm":
-        x = diffusion.ddpm_sample(eps_fn, schedule, key, (n, 1))
+        x = diffusion.ddpm_sample(key, eps_fn, schedule, (n, 1))
     elif sampler == "ddim_eta1_all_steps":
-        x = diffusion.ddim_sample(eps_fn, schedule, key, (n, 1), steps=1000, eta=1.0)
+        x = diffusion.ddim_sample(key, eps_fn, schedule, (n, 1), steps=1000, eta=1.0)
     else:
-        x = diffusion.ddim_sample(eps_fn, schedule, key, (n, 1), steps=50, eta=0.0)
+        x = diffusion.ddim_sample(key, eps_fn, schedule, (n, 1), steps=50, eta=0.0)
     assert abs(float(x.mean()) - m) < 4 * s / np.sqrt(n) + 0.01
     assert abs(float(x.std()) / s - 1) < tolerance
 
@@ -139,23 +139,23 @@ def test_ddim_eta1_matches_ddpm_step_for_step():
     """With eta = 1 and every step, DDIM's update is the ancestral update (same noise, same result)."""
     schedule = diffusion.cosine_schedule(20)
     eps_fn = gaussian_eps(schedule, 0.0, 1.0)
-    a = diffusion.ddpm_sample(eps_fn, schedule, jax.random.key(0), (5, 3))
-    b = diffusion.ddim_sample(eps_fn, schedule, jax.random.key(0), (5, 3), steps=20, eta=1.0)
+    a = diffusion.ddpm_sample(jax.random.key(0), eps_fn, schedule, (5, 3))
+    b = diffusion.ddim_sample(jax.random.key(0), eps_fn, schedule, (5, 3), steps=20, eta=1.0)
     np.testing.assert_allclose(a, b, atol=1e-4)
 
 
 def test_ddpm_path_and_simple_loss_with_an_nnx_model():
     schedule = diffusion.linear_schedule(10)
-    model = diffusion.MLPDenoiser(4, width=16, depth=2, T=10, rngs=nnx.Rngs(0))
-    x0, path = diffusion.ddpm_sample(model, schedule, jax.random.key(1), (3, 4), return_path=True)
+    model = denoisers.MLPDenoiser(4, width=16, depth=2, T=10, rngs=nnx.Rngs(0))
+    x0, path = diffusion.ddpm_sample(jax.random.key(1), model, schedule, (3, 4), return_path=True)
     assert x0.shape == (3, 4) and path.shape == (11, 3, 4)
     np.testing.assert_allclose(path[0], x0)
-    loss = diffusion.simple_loss(model, jnp.zeros((8, 4)), jax.random.key(2), schedule)
+    loss = diffusion.simple_loss(jax.random.key(2), model, schedule, jnp.zeros((8, 4)))
     assert loss.shape == () and 0.1 < float(loss) < 10
 
 
 def test_time_embedding():
-    emb = diffusion.time_embedding(jnp.array([0, 7]), 8)
+    emb = nets.time_embedding(jnp.array([0, 7]), 8)
     assert emb.shape == (2, 8)
     np.testing.assert_allclose(emb[0], [0, 0, 0, 0, 1, 1, 1, 1])
     np.testing.assert_allclose(emb[1, 0], np.sin(7.0), rtol=1e-6)
@@ -186,19 +186,21 @@ def test_bad_inputs():
     schedule = diffusion.linear_schedule(100)
     eps_fn = gaussian_eps(schedule, 0.0, 1.0)
     with pytest.raises(ValueError, match="steps=30"):
-        diffusion.ddim_sample(eps_fn, schedule, jax.random.key(0), (2, 1), steps=30)
+        diffusion.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=30)
     with pytest.raises(ValueError, match="steps=200"):
-        diffusion.ddim_sample(eps_fn, schedule, jax.random.key(0), (2, 1), steps=200)
+        diffusion.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=200)
     with pytest.raises(ValueError, match="shape of x0"):
         diffusion.q_sample(schedule, jnp.zeros((2, 3)), jnp.array([1, 2]), jnp.zeros((2, 4)))
     with pytest.raises(ValueError, match="one time step per example"):
         diffusion.q_sample(schedule, jnp.zeros((2, 3)), jnp.array([1, 2, 3]), jnp.zeros((2, 3)))
     with pytest.raises(ValueError, match="dim=3"):
-        diffusion.time_embedding(jnp.array([1]), 3)
+        nets.time_embedding(jnp.array([1]), 3)
     with pytest.raises(ValueError, match="expected"):
         metrics.frechet_distance(np.zeros((5, 2)), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="clip=-1"):
+        diffusion.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=50, clip=-1)
     with pytest.raises(ValueError, match="size=20"):
-        metrics.mnist_images("train", 20)
+        data.prepare_images(np.zeros((2, 28, 28)), 20)
 
 
 def perturbed(model, key, scale=0.3):
@@ -214,7 +216,7 @@ def test_spin_denoiser_commutes_with_translations():
     """Shifting a configuration on the periodic lattice shifts the predicted noise the same way."""
     schedule = diffusion.linear_schedule(10)
     model = perturbed(
-        diffusion.SpinDenoiser(6, schedule, radius=1, width=8, depth=2, rngs=nnx.Rngs(0)), jax.random.key(1)
+        denoisers.SpinDenoiser(6, schedule, radius=1, width=8, depth=2, rngs=nnx.Rngs(0)), jax.random.key(1)
     )
     x = jax.random.normal(jax.random.key(2), (3, 6, 6))
     t = jnp.array([1, 5, 10])
@@ -225,7 +227,7 @@ def test_spin_denoiser_commutes_with_translations():
     )
     assert float(jnp.std(model.cavity_field(x.reshape(3, 36), t))) > 1e-3  # not trivially constant
     with pytest.raises(ValueError, match="radius=6"):
-        diffusion.SpinDenoiser(6, schedule, radius=6, rngs=nnx.Rngs(0))
+        denoisers.SpinDenoiser(6, schedule, radius=6, rngs=nnx.Rngs(0))
 
 
 def test_spin_posterior_is_tanh_of_own_evidence_plus_cavity_field():
@@ -252,7 +254,7 @@ def test_spin_posterior_is_tanh_of_own_evidence_plus_cavity_field():
 def test_spin_denoiser_without_cavity_field_is_exact_for_independent_spins():
     """At initialisation the read-out is zero, so h_i = 0: the exact denoiser for fair independent spins."""
     schedule = diffusion.cosine_schedule(50)
-    model = diffusion.SpinDenoiser(4, schedule, rngs=nnx.Rngs(0))
+    model = denoisers.SpinDenoiser(4, schedule, rngs=nnx.Rngs(0))
     x, t = jax.random.normal(jax.random.key(0), (5, 16)), jnp.array([1, 10, 25, 40, 50])
     ab = schedule.alpha_bars[t][:, None]
     expected = (x - jnp.sqrt(ab) * jnp.tanh(jnp.sqrt(ab) * x / (1 - ab))) / jnp.sqrt(1 - ab)
@@ -290,4 +292,12 @@ def test_v_prediction_of_the_true_velocity_gives_the_true_noise():
         def __call__(self, x, t):
             return v
 
-    np.testing.assert_allclose(diffusion.VPrediction(TrueVelocity(), schedule)(x_t, t), eps, atol=1e-5)
+    np.testing.assert_allclose(denoisers.VPrediction(TrueVelocity(), schedule)(x_t, t), eps, atol=1e-5)
+
+
+def test_periodic_neighbourhood_is_nine_rolls():
+    h = jax.random.normal(jax.random.key(5), (2, 25, 3))
+    grid = h.reshape(2, 5, 5, 3)
+    rolled = [jnp.roll(grid, (dy, dx), axis=(1, 2)) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    expected = jnp.concatenate(rolled, axis=-1).reshape(2, 25, 27)
+    np.testing.assert_array_equal(nets.periodic_neighbourhood(h, 5), expected)

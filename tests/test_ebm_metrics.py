@@ -10,7 +10,7 @@ import pytest
 from flax import nnx
 from jax.scipy.stats import norm
 
-from helpers import ebm, ffnn, metrics, toy
+from helpers import ebm, metrics, nets, toy, train
 
 MU, SIGMA = 1.0, 0.5
 KEY = jax.random.key(0)
@@ -47,6 +47,12 @@ def test_langevin_path_and_clipping():
     final, path = ebm.langevin(jax.random.key(2), gaussian_energy, x0, 0.01, 100, keep_every=10)
     assert path.shape == (10, 5, 1)
     np.testing.assert_array_equal(path[-1], final)
+    # Every one of n_steps runs, also when keep_every does not divide it (or exceeds it).
+    plain = ebm.langevin(jax.random.key(2), gaussian_energy, x0, 0.01, 7)
+    for keep_every in (2, 3, 7, 10):
+        final, path = ebm.langevin(jax.random.key(2), gaussian_energy, x0, 0.01, 7, keep_every=keep_every)
+        assert path.shape == (7 // keep_every, 5, 1)
+        np.testing.assert_allclose(final, plain, rtol=1e-6)
     clipped = ebm.langevin(jax.random.key(3), lambda x: 1e6 * jnp.sum(x, 1), x0, 1e-4, 1, grad_clip=1.0)
     assert float(jnp.max(jnp.abs(clipped))) < 0.1  # without clipping the step would be -50
     boxed = ebm.langevin(jax.random.key(3), gaussian_energy, x0 + 0.5, 1.0, 20, bounds=(0.25, 0.75))
@@ -55,7 +61,7 @@ def test_langevin_path_and_clipping():
 
 def test_replay_buffer():
     buffer = jnp.arange(100.0)[:, None]
-    starts, idx = ebm.buffer_sample(buffer, jax.random.key(4), 1000, 0.2, lambda k, n: -jnp.ones((n, 1)))
+    starts, idx = ebm.buffer_sample(jax.random.key(4), buffer, 1000, 0.2, lambda k, n: -jnp.ones((n, 1)))
     fresh = np.asarray(starts[:, 0] == -1)
     assert 0.15 < fresh.mean() < 0.25
     np.testing.assert_array_equal(starts[~fresh, 0], idx[~fresh].astype(float))
@@ -65,7 +71,7 @@ def test_replay_buffer():
 
 
 def test_cd_loss_gradient_is_positive_minus_negative_phase():
-    model = ffnn.MLP([2, 8, 1], "tanh", rngs=nnx.Rngs(0))
+    model = nets.MLP([2, 8, 1], "tanh", rngs=nnx.Rngs(0))
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     x_pos = jax.random.normal(jax.random.key(5), (16, 2))
     x_neg = jax.random.normal(jax.random.key(6), (16, 2)) + 2.0
@@ -81,15 +87,17 @@ def test_cd_loss_gradient_is_positive_minus_negative_phase():
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), grad_loss, expected)
 
 
-def test_ebm_fit_lowers_data_energy_relative_to_noise():
+def test_ebm_training_lowers_data_energy_relative_to_noise():
     data = toy.sample_toy(jax.random.key(7), "eight_gaussians", 2000)
-    model = ffnn.MLP([2, 32, 1], "elu", rngs=nnx.Rngs(1))
+    model = nets.MLP([2, 32, 1], "elu", rngs=nnx.Rngs(1))
     noise = lambda k, n: jax.random.uniform(k, (n, 2), minval=-3, maxval=3)  # noqa: E731
-    history, buffer = ebm.fit(
-        model, optax.adam(1e-3, b1=0.0), data, key=jax.random.key(8), steps=200, batch_size=64,
-        noise_fn=noise, langevin_steps=10, step_size=1e-2, chunk=50, progress=False,
-    )
-    assert len(history["loss"]) == 4 and buffer.shape == (8192, 2)
+    optimizer = optax.adam(1e-3, b1=0.0)
+    step = ebm.cd_step(optimizer, noise, langevin_steps=10, step_size=1e-2)
+    carry = (*train.init(model, optimizer), noise(jax.random.key(10), 8192))
+    (model, _, buffer), history = train.fit(step, carry, data, key=jax.random.key(8), epochs=7, batch_size=64,
+                                            progress=False)
+    assert set(history) == {"loss", "e_data", "e_model", "step_loss"} and history["loss"].shape == (7,)
+    assert buffer.shape == (8192, 2) and not np.allclose(buffer, carry[2])
     far = noise(jax.random.key(9), 2000)
     assert float(jnp.mean(model(data)[:, 0])) < float(jnp.mean(model(far)[:, 0]))
 
@@ -102,6 +110,13 @@ def test_sliced_wasserstein_of_1d_gaussians():
     assert abs(got - math.sqrt(2.0)) < 0.03
     same = float(metrics.sliced_wasserstein(jax.random.key(12), a, a))
     assert same < 1e-6
+    # The quantiles are NumPy's (linear interpolation): with one direction in 1-D the distance is
+    # exactly the root mean squared difference of np.quantile at the mid-point levels.
+    x, y = np.asarray(a[:999]), np.asarray(b[:1500])
+    levels = (np.arange(300) + 0.5) / 300
+    direct = np.sqrt(np.mean((np.quantile(x[:, 0], levels) - np.quantile(y[:, 0], levels)) ** 2))
+    got = metrics.sliced_wasserstein(jax.random.key(1), x, y, n_projections=1, n_quantiles=300)
+    assert got == pytest.approx(direct, rel=1e-6)  # the random direction in 1-D is +1 or -1
 
 
 def test_mmd_closed_form():
@@ -137,7 +152,7 @@ def test_auroc_closed_forms():
          "grad_clip"),
         (lambda: ebm.langevin(jax.random.key(0), gaussian_energy, jnp.zeros((2, 1)), 0.1, 5, bounds=(1, 0)),
          "bounds"),
-        (lambda: ebm.buffer_sample(jnp.zeros((4, 1)), jax.random.key(0), 2, 1.5, None), "reinit_fraction"),
+        (lambda: ebm.buffer_sample(jax.random.key(0), jnp.zeros((4, 1)), 2, 1.5, None), "reinit_fraction"),
         (lambda: metrics.sliced_wasserstein(KEY, jnp.zeros((5, 2)), jnp.zeros((5, 3))), "same d"),
         (lambda: metrics.mmd(jnp.zeros((5, 2)), jnp.zeros((5, 2)), 0.0), "bandwidth"),
         (lambda: metrics.auroc(jnp.zeros(0), jnp.zeros(3)), "at least one"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from helpers import ffnn
+from helpers import ffnn, nets
 
 
 def max_relative_difference(grads_a, grads_b) -> float:
@@ -51,7 +51,7 @@ def test_costs_by_hand():
 
 
 def test_mlp_module_matches_shapes():
-    model = ffnn.MLP([12, 7, 3], "tanh", rngs=nnx.Rngs(0))
+    model = nets.MLP([12, 7, 3], "tanh", rngs=nnx.Rngs(0))
     assert model(jnp.ones((5, 3, 4))).shape == (5, 3)
 
 
@@ -71,9 +71,9 @@ def test_bad_input():
     with pytest.raises(ValueError, match="sizes="):
         ffnn.init_params(jax.random.key(0), [4])
     with pytest.raises(ValueError, match="activation='mish'"):
-        ffnn.MLP([4, 2], "mish", rngs=nnx.Rngs(0))
+        nets.MLP([4, 2], "mish", rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="expected 12"):
-        ffnn.MLP([12, 2], rngs=nnx.Rngs(0))(jnp.ones((2, 5)))
+        nets.MLP([12, 2], rngs=nnx.Rngs(0))(jnp.ones((2, 5)))
 
 
 def test_backprop_under_jit():

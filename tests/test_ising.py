@@ -1,4 +1,4 @@
-"""helpers.ising against exact enumeration, Onsager's solution and bad input."""
+"""helpers.ising and helpers.ising_data against exact enumeration, Onsager's solution and bad input."""
 
 import math
 
@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helpers import ising
+from helpers import cache, ising, ising_data
 
 
 def chain_averages(e, m, burn_in):
@@ -106,14 +106,14 @@ def test_autocorrelation_time_of_ar1():
     noise = rng.normal(size=(n, chains))
     for t in range(1, n):
         x[t] = phi * x[t - 1] + noise[t]
-    assert abs(ising.integrated_autocorrelation_time(x) / 9.0 - 1) < 0.1
-    assert abs(ising.integrated_autocorrelation_time(noise) - 1.0) < 0.1
+    assert abs(ising_data.integrated_autocorrelation_time(x) / 9.0 - 1) < 0.1
+    assert abs(ising_data.integrated_autocorrelation_time(noise) - 1.0) < 0.1
 
 
 def test_sample_configurations_and_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("ADVML_CACHE_DIR", str(tmp_path))
     args = (jax.random.key(8), 8, [1.5, 2.3, 3.2], 40)
-    spins, temps, info = ising.sample_configurations(*args, chains_per_T=16, pilot_steps=40)
+    spins, temps, info = ising_data.sample_configurations(*args, chains_per_T=16, pilot_steps=40)
     assert spins.shape == (120, 8, 8) and spins.dtype == np.int8 and set(np.unique(spins)) == {-1, 1}
     np.testing.assert_array_equal(temps, np.repeat(np.float32([1.5, 2.3, 3.2]), 40))
     assert info["wolff"] == [False, True, False]
@@ -122,7 +122,7 @@ def test_sample_configurations_and_cache(monkeypatch, tmp_path):
     assert m[0] > 0.95 and m[2] < 0.5  # ordered at T = 1.5, disordered at T = 3.2
     files = list((tmp_path / "ising").iterdir())
     assert len(files) == 1 and files[0].suffix == ".npz"  # no temporary file left behind
-    again, _, info2 = ising.sample_configurations(*args, chains_per_T=16, pilot_steps=40)
+    again, _, info2 = ising_data.sample_configurations(*args, chains_per_T=16, pilot_steps=40)
     np.testing.assert_array_equal(again, spins)
     assert info2 == info
 
@@ -141,8 +141,8 @@ UP4 = jnp.ones((2, 4, 4), jnp.int8)
         (lambda: ising.metropolis_sweeps(KEY, UP4, 2.0, 2.5), "n_sweeps=2.5"),
         (lambda: ising.run_chains(KEY, UP4, 2.0, 0), "n_steps=0"),
         (lambda: ising.run_chains(KEY, UP4, [1.0, 2.0, 3.0], 1), "one per chain"),
-        (lambda: ising.sample_configurations(jax.random.key(0), 7, [2.0], 10), "L=7"),
-        (lambda: ising.sample_configurations(jax.random.key(0), 8, [2.0], 10.0), "n_per_T=10.0"),
+        (lambda: ising_data.sample_configurations(jax.random.key(0), 7, [2.0], 10), "L=7"),
+        (lambda: ising_data.sample_configurations(jax.random.key(0), 8, [2.0], 10.0), "n_per_T=10.0"),
         (lambda: ising.exact_observables(6, [2.0]), "L=6"),
     ],
 )
@@ -153,20 +153,48 @@ def test_bad_input(call, match):
 
 def test_symmetry_augment_preserves_energy_and_abs_m():
     spins = ising.random_spins(jax.random.key(9), 16, 8)
-    out = ising.symmetry_augment(jax.random.key(10), spins)
+    out = ising_data.symmetry_augment(jax.random.key(10), spins)
     assert out.shape == spins.shape and out.dtype == spins.dtype
     assert not np.array_equal(out, spins)
     np.testing.assert_array_equal(ising.energy(out), ising.energy(spins))
     np.testing.assert_array_equal(np.abs(ising.magnetization(out)), np.abs(ising.magnetization(spins)))
     with pytest.raises(ValueError, match="expected \\(n, L, L\\)"):
-        ising.symmetry_augment(KEY, spins[0])
+        ising_data.symmetry_augment(KEY, spins[0])
 
 
 def test_crossing_temperature():
     t = np.array([1.0, 2.0, 3.0, 4.0])
-    assert ising.crossing_temperature(t, [1.0, 0.8, 0.2, 0.0]) == pytest.approx(2.5)
-    assert ising.crossing_temperature(t, [1.0, 0.6, 0.4, 0.0], level=0.6) == pytest.approx(2.0)
+    assert ising_data.crossing_temperature(t, [1.0, 0.8, 0.2, 0.0]) == pytest.approx(2.5)
+    assert ising_data.crossing_temperature(t, [1.0, 0.6, 0.4, 0.0], level=0.6) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="never cross"):
-        ising.crossing_temperature(t, [0.1, 0.2, 0.3, 0.4])
+        ising_data.crossing_temperature(t, [0.1, 0.2, 0.3, 0.4])
     with pytest.raises(ValueError, match="increasing"):
-        ising.crossing_temperature(t[::-1], [1.0, 0.8, 0.2, 0.0])
+        ising_data.crossing_temperature(t[::-1], [1.0, 0.8, 0.2, 0.0])
+
+
+def test_spin_binary_conversions_invert_each_other():
+    spins = ising.random_spins(jax.random.key(11), 4, 6)
+    x = ising.to_binary(spins)
+    assert x.dtype == jnp.float32 and set(np.unique(x)) == {0.0, 1.0}
+    np.testing.assert_array_equal(ising.to_spins(x), spins)
+    np.testing.assert_array_equal(ising.to_spins(2.0 * x - 1.0 + 0.3, threshold=0.0), spins)  # centred values
+
+
+def test_thinned_samples_continue_the_chains_of_run_chains():
+    spins = ising.random_spins(jax.random.key(12), 3, 8)
+    kept = ising.thinned_samples(jax.random.key(13), spins, [1.5, 2.3, 3.2], 4, thin=2)
+    assert kept.shape == (4, 3, 8, 8) and kept.dtype == jnp.int8
+    # The first kept configuration is run_chains' state after `thin` steps with the first sub-key.
+    first, _, _ = ising.run_chains(jax.random.split(jax.random.key(13), 4)[0], spins, [1.5, 2.3, 3.2], 2)
+    np.testing.assert_array_equal(kept[0], first)
+
+
+def test_a_failed_save_leaves_no_file_behind(tmp_path):
+    target = tmp_path / "sub" / "a.npz"
+    with pytest.raises(RuntimeError), cache.atomic_file(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("killed mid-write")
+    assert list((tmp_path / "sub").iterdir()) == []
+    cache.save_arrays(target, x=np.arange(3))
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["a.npz"]
+    np.testing.assert_array_equal(np.load(target)["x"], np.arange(3))

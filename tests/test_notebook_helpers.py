@@ -45,3 +45,23 @@ def test_peak_memory_is_this_process_not_its_parent():
         capture_output=True, text=True, check=True,
     )
     assert float(out.stdout) < 0.25 < notebook.peak_memory_gb()
+
+
+def test_setup_returns_the_start_time_and_the_root_key(capsys):
+    before = time.perf_counter()
+    start, key = notebook.setup(seed=7)
+    assert before <= start <= time.perf_counter()
+    assert jax.numpy.array_equal(jax.random.key_data(key), jax.random.key_data(jax.random.key(7)))
+    assert capsys.readouterr().out.startswith(f"JAX {jax.__version__} on ")
+
+
+def test_results_table_has_one_row_per_quantity(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
+    results = notebook.Results()
+    results.append(("T_c", "2.27", "2.2692 (Onsager)"))
+    results.append(("accuracy", "0.99", "> 0.98"))
+    results.show()
+    lines = shown[0].splitlines()
+    assert lines[0] == "| quantity | measured here | reference or target |"
+    assert lines[2:] == ["| T_c | 2.27 | 2.2692 (Onsager) |", "| accuracy | 0.99 | > 0.98 |"]

@@ -9,7 +9,7 @@ import numpy as np
 import optax
 import pytest
 
-from helpers import rbm
+from helpers import ais, rbm, train
 
 
 def random_params(seed, n_v, n_h, scale=1.0):
@@ -81,10 +81,10 @@ def test_gaussian_pcd_epoch_compiles_and_learns_the_mean():
     x = jnp.asarray(rng.normal(2.0, 0.5, (400, 3)), jnp.float32)
     params = rbm.init_params(jax.random.key(0), 3, 4)
     opt = optax.adam(0.05)
-    epoch = rbm.make_epoch(opt, 50, k=1, persistent=True, sigma=jnp.full(3, 0.5))
-    state, chains = opt.init(params), x[:50]
-    for i in range(40):
-        params, state, chains, _ = epoch(params, state, chains, jax.random.key(i), x)
+    step = rbm.cd_step(opt, k=1, persistent=True, sigma=jnp.full(3, 0.5))
+    carry = (params, opt.init(params), x[:50])
+    (params, _, _), _ = train.fit(step, carry, x, key=jax.random.key(0), epochs=40, batch_size=50,
+                                  progress=False)
     samples = rbm.gibbs(jax.random.key(99), params, x[:400], 200, sigma=jnp.full(3, 0.5))
     assert abs(float(samples.mean()) - 2.0) < 0.15
 
@@ -103,8 +103,8 @@ def test_gibbs_sampling_matches_the_exact_marginal():
 def test_ais_agrees_with_exact():
     params = random_params(6, 20, 12, scale=0.3)
     exact = float(rbm.exact_log_partition(params))
-    schedule = rbm.ais_schedule(100, 400, 1000)
-    log_z, se, _ = rbm.ais_log_partition(jax.random.key(1), params, schedule, n_runs=200)
+    schedule = ais.schedule(100, 400, 1000)
+    log_z, se, _ = ais.log_partition(jax.random.key(1), params, schedule, n_runs=200)
     assert abs(float(log_z) - exact) < 3 * float(se) + 0.05
 
 
@@ -118,10 +118,12 @@ def test_cd_and_pcd_increase_the_exact_log_likelihood():
         params = rbm.init_params(jax.random.key(0), 10, 6, data_mean=data.mean(0))
         before = float(rbm.log_likelihood(params, data, rbm.exact_log_partition(params)).mean())
         opt = optax.sgd(0.05, momentum=0.5)
-        epoch = rbm.make_epoch(opt, batch_size=20, k=1, persistent=persistent)
-        state, chains = opt.init(params), data[:20]
-        for i in range(30):
-            params, state, chains, _ = epoch(params, state, chains, jax.random.key(i), data)
+        step = rbm.cd_step(opt, k=1, persistent=persistent)
+        chains = data[:20] if persistent else None
+        carry = (params, opt.init(params), chains)
+        (params, _, _), history = train.fit(step, carry, data, key=jax.random.key(1), epochs=30,
+                                            batch_size=20, progress=False)
+        assert history["loss"].shape == (30,)
         after = float(rbm.log_likelihood(params, data, rbm.exact_log_partition(params)).mean())
         assert after > before + 0.5
 
@@ -131,13 +133,36 @@ def test_cd_and_pcd_increase_the_exact_log_likelihood():
     [
         (lambda: rbm.free_energy(random_params(0, 4, 2), jnp.zeros((3, 5))), r"expected \(n, 4\)"),
         (lambda: rbm.gibbs(jax.random.key(0), random_params(0, 4, 2), jnp.zeros((3, 4)), 0), "k=0"),
-        (lambda: rbm.make_epoch(optax.sgd(0.1), 10, k=0), "k=0"),
-        (lambda: rbm.ais_log_partition(jax.random.key(0), random_params(0, 4, 2), [1.0]), "at least 2"),
+        (lambda: rbm.cd_step(optax.sgd(0.1), k=0), "k=0"),
+        (lambda: ais.log_partition(jax.random.key(0), random_params(0, 4, 2), [1.0]), "at least 2"),
         (lambda: rbm.free_energy(random_params(0, 4, 2), jnp.zeros((3, 4)), sigma=jnp.zeros(4)), "sigma="),
-        (lambda: rbm.exact_log_partition(random_params(0, 30, 30)), "use ais_log_partition"),
+        (lambda: rbm.exact_log_partition(random_params(0, 30, 30)), "use ais.log_partition"),
         (lambda: rbm.init_params(jax.random.key(0), 0, 3), "n_visible=0"),
     ],
 )
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_cd_step_descends_minus_the_phase_gradients():
+    # One CD-1 step with plain SGD moves the parameters by exactly lr * (positive - negative phase),
+    # the negative phase taken at the Gibbs samples the step drew (same key, same samples).
+    params = random_params(7, 6, 4, scale=0.5)
+    x = jax.random.bernoulli(jax.random.key(8), 0.5, (10, 6)).astype(jnp.float32)
+    key = jax.random.key(9)
+    carry = (params, optax.sgd(0.1).init(params), None)
+    (after, _, _), metrics = rbm.cd_step(optax.sgd(0.1), k=1)(carry, x, key)
+    x_neg = rbm.gibbs(key, params, x, 1)
+    ascent = rbm.phase_gradients(params, x, x_neg)
+    for name in params:
+        np.testing.assert_allclose(after[name], params[name] + 0.1 * ascent[name], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(metrics["loss"], rbm.contrastive_loss(params, x, x_neg), rtol=1e-6)
+
+
+def test_hidden_free_energy_sums_out_the_visible_units():
+    params = random_params(11, 4, 3)
+    hs, xs = all_states(3), all_states(4)
+    joint = -jax.vmap(lambda x: rbm.energy(params, jnp.broadcast_to(x, (len(hs), 4)), hs))(xs)  # (16, 8)
+    summed_out = -jax.scipy.special.logsumexp(joint, axis=0)
+    np.testing.assert_allclose(rbm.hidden_free_energy(params, hs), summed_out, rtol=1e-5)

@@ -50,7 +50,7 @@ def test_linear_gaussian_exact_likelihood_and_elbo_below_it():
     np.testing.assert_allclose(model.exact_log_likelihood(x), expected, rtol=1e-4)
     # The ELBO, averaged over many reparameterised samples, lies below log p(x) for every example.
     keys = jax.random.split(jax.random.key(1), 400)
-    mean_elbo = jnp.mean(jax.vmap(lambda k: vae.elbo(model, x, k)[0])(keys), axis=0)
+    mean_elbo = jnp.mean(jax.vmap(lambda k: vae.elbo(k, model, x)[0])(keys), axis=0)
     assert bool(jnp.all(mean_elbo < model.exact_log_likelihood(x)))
 
 
@@ -58,12 +58,12 @@ def test_iwae_is_the_elbo_at_k1_and_grows_with_k():
     model, x = _linear_model_and_data()
     x = x[:50]
     keys = jax.random.split(jax.random.key(2), 200)
-    elbo = jnp.mean(jax.vmap(lambda k: vae.elbo(model, x, k)[0])(keys))
+    elbo = jnp.mean(jax.vmap(lambda k: vae.elbo(k, model, x)[0])(keys))
     bounds = {}
     for k in (1, 4, 32):
-        per_key = jax.vmap(lambda key, k=k: vae.iwae_bound(model, x, key, k, chunk=7))(keys)
+        per_key = jax.vmap(lambda key, k=k: vae.iwae_bound(key, model, x, k, chunk=7))(keys)
         bounds[k] = float(jnp.mean(per_key))
-    spread = float(jnp.std(jax.vmap(lambda key: vae.iwae_bound(model, x, key, 1))(keys).mean(1)))
+    spread = float(jnp.std(jax.vmap(lambda key: vae.iwae_bound(key, model, x, 1))(keys).mean(1)))
     assert abs(bounds[1] - float(elbo)) < 4 * spread / math.sqrt(len(keys))  # same bound in expectation
     exact = float(model.exact_log_likelihood(x).mean())
     assert bounds[1] < bounds[4] < bounds[32] < exact
@@ -71,9 +71,12 @@ def test_iwae_is_the_elbo_at_k1_and_grows_with_k():
 
 def test_chunked_importance_weights_have_the_requested_shape_and_are_finite():
     model, x = _linear_model_and_data()
-    w = vae.log_importance_weights(model, x[:10], jax.random.key(3), 23, chunk=5)
+    w = vae.log_importance_weights(jax.random.key(3), model, x[:10], 23, chunk=5)
     assert w.shape == (10, 23)
     assert bool(jnp.all(jnp.isfinite(w)))
+    mlp_vae = vae.VAE(6, [8], 2, rngs=nnx.Rngs(0))  # the MLP decoder sees h with a leading sample axis
+    w = vae.log_importance_weights(jax.random.key(4), mlp_vae, (x[:10] > 0).astype(jnp.float32), 23, chunk=5)
+    assert w.shape == (10, 23) and bool(jnp.all(jnp.isfinite(w)))
 
 
 def test_training_decreases_the_negative_elbo():
@@ -82,13 +85,26 @@ def test_training_decreases_the_negative_elbo():
     prototypes = rng.random((4, 16)) < 0.5
     x = jnp.asarray(prototypes[rng.integers(0, 4, 512)], jnp.float32)
 
-    def loss_fn(m, batch, key):
-        return -jnp.mean(vae.elbo(m, batch[0], key)[0])
-
-    history = train.fit(model, optax.adam(3e-3), loss_fn, (x,), key=jax.random.key(0), epochs=30,
-                        batch_size=64, progress=False)
+    optimizer = optax.adam(3e-3)
+    step = train.gradient_step(vae.negative_elbo, optimizer)
+    (model, _), history = train.fit(step, train.init(model, optimizer), x, key=jax.random.key(0), epochs=30,
+                                    batch_size=64, progress=False)
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     assert int((vae.active_units(model, x) > 0.01).sum()) >= 1
+
+
+def test_negative_elbo_binarises_grey_levels_afresh_each_step():
+    model = vae.VAE(6, [8], 2, rngs=nnx.Rngs(0))
+    levels = jnp.full((4000, 6), 64, jnp.uint8)
+    grey = levels.astype(jnp.float32) / 255.0
+    key = jax.random.key(4)
+    k_bin, k_h = jax.random.split(key)
+    binary = (jax.random.uniform(k_bin, grey.shape) < grey).astype(jnp.float32)
+    expected = -jnp.mean(vae.elbo(k_h, model, binary)[0])
+    np.testing.assert_allclose(vae.negative_elbo(model, grey, key, binarize=True), expected, rtol=1e-6)
+    from_uint8 = vae.negative_elbo(model, levels, key, binarize=True)
+    np.testing.assert_allclose(from_uint8, expected, rtol=1e-6)
+    assert abs(float(binary.mean()) - 0.25) < 0.02
 
 
 @pytest.mark.parametrize(
@@ -97,9 +113,9 @@ def test_training_decreases_the_negative_elbo():
         (lambda: vae.VAE(784, [16], 0, rngs=nnx.Rngs(0)), "latent_dim=0"),
         (lambda: vae.VAE(784, [0], 2, rngs=nnx.Rngs(0)), "hidden="),
         (lambda: vae.LinearGaussianVAE(4, -1, rngs=nnx.Rngs(0)), "latent_dim=-1"),
-        (lambda: vae.elbo(vae.VAE(784, [8], 2, rngs=nnx.Rngs(0)), jnp.zeros((3, 14, 14)), jax.random.key(0)),
+        (lambda: vae.elbo(jax.random.key(0), vae.VAE(784, [8], 2, rngs=nnx.Rngs(0)), jnp.zeros((3, 14, 14))),
          "expected 784"),
-        (lambda: vae.iwae_bound(vae.VAE(4, [8], 2, rngs=nnx.Rngs(0)), jnp.ones((3, 4)), jax.random.key(0), 0),
+        (lambda: vae.iwae_bound(jax.random.key(0), vae.VAE(4, [8], 2, rngs=nnx.Rngs(0)), jnp.ones((3, 4)), 0),
          "k=0"),
     ],
 )

@@ -1,0 +1,147 @@
+r"""Noise predictors for :mod:`helpers.diffusion`: a residual MLP, velocity prediction, a denoiser for spins.
+
+Each is an NNX module with the signature of a noise predictor,
+``model(x_t, t) -> eps_hat`` for ``x_t (n, ...)`` and integer time steps ``t (n,)``; the layers
+they are built from are in :mod:`helpers.nets`.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from helpers import diffusion, nets
+from helpers.diffusion import Schedule
+from helpers.validate import positive_int
+
+
+class MLPDenoiser(nnx.Module):
+    r"""Noise predictor :math:`\hat{\boldsymbol\epsilon}_\theta(\mathbf{x}_t, t)` for flat data:
+    a residual MLP.
+
+    ``MLPDenoiser(data_dim, width, depth, T)``: the input ``(n, data_dim)`` (or ``(n, *shape)``,
+    flattened and restored) goes through a linear layer to ``width``, ``depth``
+    :class:`helpers.nets.ResidualBlock` s each fed the sinusoidal embedding of t/T·1000 (so the embedding's
+    frequencies suit any T), and a linear read-out to ``data_dim``.  The last layer of every block
+    starts at zero, so the network starts as a near-identity map of its input layer.
+    """
+
+    def __init__(
+        self,
+        data_dim: int,
+        width: int = 256,
+        depth: int = 3,
+        T: int = 1000,
+        emb_dim: int = 64,
+        *,
+        rngs: nnx.Rngs,
+    ):
+        positive_int(data_dim=data_dim, width=width, depth=depth, T=T)
+        self.data_dim, self.T, self.emb_dim = data_dim, T, emb_dim
+        self.embed = nets.time_mlp(emb_dim, rngs)
+        self.inp = nnx.Linear(data_dim, width, rngs=rngs)
+        self.blocks = nnx.List([nets.ResidualBlock(width, emb_dim, rngs=rngs) for _ in range(depth)])
+        self.norm = nnx.LayerNorm(width, rngs=rngs)
+        self.out = nnx.Linear(width, data_dim, rngs=rngs)
+
+    def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
+        shape = x.shape
+        h = self.inp(x.reshape(shape[0], -1))
+        emb = self.embed(nets.time_embedding(t * (1000.0 / self.T), self.emb_dim))
+        for block in self.blocks:
+            h = block(h, emb)
+        return self.out(jax.nn.swish(self.norm(h))).reshape(shape)
+
+
+class VPrediction(nnx.Module):
+    r"""A network that predicts the velocity (Salimans and Ho 2022), used as a noise predictor:
+
+    .. math:: \mathbf{v} = \sqrt{\bar\alpha_t}\,\boldsymbol\epsilon - \sqrt{1 - \bar\alpha_t}\,\mathbf{x}_0,
+              \qquad \hat{\boldsymbol\epsilon} = \sqrt{1 - \bar\alpha_t}\,\mathbf{x}_t
+              + \sqrt{\bar\alpha_t}\,\hat{\mathbf{v}}_\theta(\mathbf{x}_t, t).
+
+    The target :math:`\mathbf{v}` has unit variance at every t for unit-variance data, whereas a
+    noise predictor must reproduce almost all of :math:`\mathbf{x}_t` at large t and a tiny part of
+    it at small t, so the same network learns v more easily.  ``VPrediction(net, schedule)`` with
+    ``net(x_t, t) -> v_hat``; calling it returns :math:`\hat{\boldsymbol\epsilon}` like ``x_t``,
+    so the losses and samplers above take it unchanged.
+    """
+
+    def __init__(self, net: nnx.Module, schedule: Schedule):
+        self.net = net
+        self.sqrt_ab = nnx.Variable(jnp.sqrt(schedule.alpha_bars))  # (T + 1,), not trained
+        self.sqrt_1mab = nnx.Variable(jnp.sqrt(1 - schedule.alpha_bars))
+
+    def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
+        a = diffusion.per_example(self.sqrt_ab[...][t], x)
+        b = diffusion.per_example(self.sqrt_1mab[...][t], x)
+        return b * x + a * self.net(x, t)
+
+
+class SpinDenoiser(nnx.Module):
+    r"""Noise predictor for :math:`\pm1` spins on a periodic :math:`L\times L` lattice (Ising configurations).
+
+    For spins :math:`s_i = \pm1` the best prediction of :math:`\mathbf{x}_0` is known in part.  By
+    Bayes' rule with :math:`q(x_{t,i}|s_i) \propto \exp(\sqrt{\bar\alpha_t}\,x_{t,i}s_i/(1 - \bar\alpha_t))`,
+
+    .. math:: \mathbb{E}[s_i\,|\,\mathbf{x}_t]
+              = \tanh\left(\frac{\sqrt{\bar\alpha_t}}{1 - \bar\alpha_t}\,x_{t,i}
+              + h_i(\mathbf{x}_{t,\setminus i}, t)\right),
+
+    exactly: the first term is the evidence of the site's own noisy value, and the *cavity field*
+    :math:`h_i = \operatorname{artanh}\mathbb{E}[s_i|\mathbf{x}_{t,\setminus i}]` depends only on the other
+    sites.  The network learns :math:`h_i`: each site's periodic :math:`(2r+1)^2` neighbourhood *without
+    the site itself* goes through a linear layer to ``width`` features, ``depth``
+    :class:`helpers.nets.LatticeBlock` s and a linear read-out, all shared by the sites (a
+    convolutional network, so it commutes with lattice translations as the Ising energy does).  The output is
+    :math:`\hat{\boldsymbol\epsilon}
+    = (\mathbf{x}_t - \sqrt{\bar\alpha_t}\hat{\mathbf{x}}_0)/\sqrt{1 - \bar\alpha_t}`.
+    Input ``(n, L, L)`` or ``(n, L*L)``, ``t (n,)``; output like the input.
+    """
+
+    def __init__(
+        self,
+        L: int,
+        schedule: Schedule,
+        radius: int = 2,
+        width: int = 32,
+        depth: int = 1,
+        emb_dim: int = 64,
+        *,
+        rngs: nnx.Rngs,
+    ):
+        positive_int(L=L, width=width, depth=depth)
+        if not isinstance(radius, int) or not 1 <= radius < L:
+            raise ValueError(f"radius={radius!r}; expected an integer in [1, {L - 1}]")
+        self.L, self.T, self.emb_dim = L, schedule.T, emb_dim
+        rows, cols = np.divmod(np.arange(L * L), L)
+        offsets = np.arange(-radius, radius + 1)
+        dy, dx = (a.ravel() for a in np.meshgrid(offsets, offsets, indexing="ij"))
+        dy, dx = dy[(dy != 0) | (dx != 0)], dx[(dy != 0) | (dx != 0)]  # the cavity: leave the site out
+        neighbours = ((rows[:, None] + dy) % L) * L + (cols[:, None] + dx) % L
+        self.neighbours = nnx.Variable(jnp.asarray(neighbours))  # (L*L, (2r+1)^2 - 1) site indices
+        self.sqrt_ab = nnx.Variable(jnp.sqrt(schedule.alpha_bars))  # (T + 1,), not trained
+        self.sqrt_1mab = nnx.Variable(jnp.sqrt(1 - schedule.alpha_bars))
+        self.embed = nets.time_mlp(emb_dim, rngs)
+        self.patch = nnx.Linear(neighbours.shape[1], width, rngs=rngs)
+        self.blocks = nnx.List([nets.LatticeBlock(L, width, emb_dim, rngs=rngs) for _ in range(depth)])
+        self.norm = nnx.LayerNorm(width, rngs=rngs)
+        self.out = nnx.Linear(width, 1, kernel_init=nnx.initializers.zeros_init(), rngs=rngs)
+
+    def cavity_field(self, x: jax.Array, t: jax.Array) -> jax.Array:
+        r"""The learned :math:`h_i(\mathbf{x}_{t,\setminus i}, t)`: ``x (n, L*L)``, ``t (n,)``
+        -> ``(n, L*L)``.  (The site's own value never enters: it is not among its neighbours.)"""
+        h = self.patch(x[:, self.neighbours[...]])  # (n, L*L, width)
+        emb = self.embed(nets.time_embedding(t * (1000.0 / self.T), self.emb_dim))[:, None, :]
+        for block in self.blocks:
+            h = block(h, emb)
+        return self.out(jax.nn.swish(self.norm(h)))[..., 0]
+
+    def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
+        shape = x.shape
+        flat = x.reshape(shape[0], self.L * self.L)
+        a, b = self.sqrt_ab[...][t][:, None], self.sqrt_1mab[...][t][:, None]
+        x0_hat = jnp.tanh(a * flat / b**2 + self.cavity_field(flat, t))
+        return ((flat - a * x0_hat) / b).reshape(shape)

@@ -1,0 +1,181 @@
+r"""Ising configuration data sets, with the statistics that go into making and reading them.
+
+:func:`sample_configurations` draws equilibrium configurations of :mod:`helpers.ising` at a list of
+temperatures, thinned by measured autocorrelation times (:func:`integrated_autocorrelation_time`),
+and caches them on disk under a name made from all its arguments and the key.
+:func:`symmetry_augment` applies the model's symmetries to a batch (free training data), and
+:func:`crossing_temperature` reads off where a classifier's P(ordered) crosses 1/2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from helpers import data, ising
+from helpers.cache import save_arrays
+from helpers.validate import lattice_size, positive_int, temperatures_array
+
+SAMPLER_VERSION = 1  # part of the cache key: bump when the sampler's output changes
+
+
+def integrated_autocorrelation_time(series, window_factor: float = 5.0) -> float:
+    r"""Integrated autocorrelation time :math:`\tau = 1 + 2\sum_{t \ge 1} \rho(t)` of ``(n_steps, n_chains)``.
+
+    :math:`\rho` is the normalised autocorrelation averaged over chains (computed by FFT), summed
+    up to the smallest window M with :math:`M \ge c\,\tau(M)` (Sokal's automatic windowing,
+    c = ``window_factor``).  n_steps / tau is the effective number of independent samples per
+    chain, so keeping every ceil(tau)-th configuration gives nearly independent samples.
+    """
+    x = np.asarray(series, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 4:
+        raise ValueError(f"series has shape {x.shape}; expected (n_steps >= 4, n_chains)")
+    n = x.shape[0]
+    x = x - x.mean(axis=0)
+    spectrum = np.fft.rfft(x, n=2 * n, axis=0)
+    acf = np.fft.irfft(spectrum * np.conj(spectrum), axis=0)[:n].mean(axis=1)
+    if acf[0] <= 0.0:  # a frozen chain (e.g. T -> 0): no fluctuations, no correlation to wait for
+        return 1.0
+    rho = acf / acf[0]
+    taus = 2.0 * np.cumsum(rho) - 1.0
+    window = np.arange(n)
+    ok = window >= window_factor * taus
+    m = int(np.argmax(ok)) if ok.any() else n - 1
+    return float(max(taus[m], 1.0))
+
+
+
+def symmetry_augment(key: jax.Array, spins: jax.Array) -> jax.Array:
+    r"""Apply a random lattice translation (one per call) and a random global flip (one per configuration).
+
+    spins ``(n, L, L)`` -> same shape and dtype.  Both maps leave :math:`E(\mathbf{s})` and
+    :math:`|m|` unchanged, so they preserve the Boltzmann weight and any phase label: a free way
+    to show a network that the physics is translation- and :math:`\mathbb{Z}_2`-invariant.
+    """
+    if spins.ndim != 3:
+        raise ValueError(f"spins has shape {spins.shape}; expected (n, L, L)")
+    k_row, k_col, k_flip = jax.random.split(key, 3)
+    spins = jnp.roll(spins, jax.random.randint(k_row, (), 0, spins.shape[1]), axis=1)
+    spins = jnp.roll(spins, jax.random.randint(k_col, (), 0, spins.shape[2]), axis=2)
+    return spins * jax.random.rademacher(k_flip, (spins.shape[0], 1, 1), dtype=spins.dtype)
+
+
+def crossing_temperature(temperatures, values, level: float = 0.5) -> float:
+    """Temperature where ``values`` (decreasing through ``level``) first crosses it, by linear interpolation.
+
+    temperatures ``(n_T,)`` increasing; values ``(n_T,)``, e.g. a classifier's mean P(ordered).
+    """
+    t = np.asarray(temperatures, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    if t.shape != v.shape or t.ndim != 1 or np.any(np.diff(t) <= 0):
+        raise ValueError(f"temperatures {t.shape} and values {v.shape}: expected equal 1-D, increasing T")
+    above = v >= level
+    i = np.flatnonzero(above[:-1] & ~above[1:])
+    if i.size == 0:
+        raise ValueError(f"values never cross level={level} from above")
+    i = i[0]
+    return float(t[i] + (v[i] - level) / (v[i] - v[i + 1]) * (t[i + 1] - t[i]))
+
+
+WOLFF_WINDOW = (1.8, 2.9)
+"""Temperatures in this range get Wolff updates in ``sample_configurations``; outside it
+Metropolis from an ordered start decorrelates quickly and Wolff would only add cost."""
+
+
+def sample_configurations(
+    key: jax.Array,
+    L: int,
+    temperatures,
+    n_per_T: int,
+    chains_per_T: int | None = None,
+    pilot_steps: int = 200,
+    cache: bool = True,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Equilibrium configurations at each temperature, with thinning from measured correlations.
+
+    The temperatures split into two groups, each run as one batch of chains: those inside
+    ``WOLFF_WINDOW`` (near T_c) use one Metropolis sweep + one Wolff flip + a global flip per
+    step, the others one Metropolis sweep + a global flip (``ising.run_chains``).  Per group:
+
+    1. ``chains_per_T`` chains per temperature (default ``min(n_per_T, 64)``) start ordered
+       (all +1; the global flips symmetrise them) and run ``pilot_steps`` steps.
+    2. The integrated autocorrelation time tau of E and |m| is measured per temperature on the
+       second half of the pilot; tau_max is the group's largest.
+    3. Equilibration is the pilot, lengthened if needed to at least 20 tau_max steps.
+    4. Production keeps one configuration every ``thin = ceil(tau_max)`` steps per chain until
+       ``n_per_T`` configurations per temperature are collected.
+
+    Returns ``spins (n_T * n_per_T, L, L)`` int8, ``temps (n_T * n_per_T,)`` float32 (grouped by
+    temperature, in the order given) and ``info`` (per temperature: tau, thinning, equilibration
+    steps, whether Wolff was used).  Results are cached in ``cache_dir()`` under a name made
+    from every argument and the key, so a second call with the same arguments loads them.
+    """
+    lattice_size(L, even=True)
+    temps = temperatures_array(temperatures)
+    positive_int(n_per_T=n_per_T, pilot_steps=pilot_steps)
+    chains_per_T = min(n_per_T, 64) if chains_per_T is None else chains_per_T
+    positive_int(chains_per_T=chains_per_T)
+
+    params = {
+        "version": SAMPLER_VERSION, "L": L, "temperatures": temps.tolist(),
+        "n_per_T": n_per_T, "chains_per_T": chains_per_T, "pilot_steps": pilot_steps,
+        "key": np.asarray(jax.random.key_data(key)).tolist(),
+    }
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    path = data.cache_dir() / "ising" / f"ising_L{L}_{digest}.npz"
+    if cache and path.exists():
+        with np.load(path) as stored:
+            return stored["spins"], stored["temps"], json.loads(str(stored["info"]))
+
+    out_spins = np.empty((len(temps), n_per_T, L, L), np.int8)
+    info = {"temperature": temps.tolist(), "tau": [0.0] * len(temps), "thinning_steps": [0] * len(temps),
+            "equilibration_steps": [0] * len(temps), "wolff": [False] * len(temps),
+            "chains_per_T": chains_per_T}
+    near = (temps >= WOLFF_WINDOW[0]) & (temps <= WOLFF_WINDOW[1])
+    for wolff, k_group in zip((False, True), jax.random.split(key), strict=True):
+        idx = np.flatnonzero(near == wolff)
+        if idx.size == 0:
+            continue
+        spins, taus, thin, equil = _sample_group(
+            k_group, L, temps[idx], n_per_T, chains_per_T, pilot_steps, wolff
+        )
+        out_spins[idx] = spins
+        for j, i in enumerate(idx):
+            info["tau"][i], info["thinning_steps"][i] = taus[j], thin
+            info["equilibration_steps"][i], info["wolff"][i] = equil, wolff
+    out_spins = out_spins.reshape(-1, L, L)
+    out_temps = np.repeat(temps, n_per_T).astype(np.float32)
+    if cache:
+        save_arrays(path, spins=out_spins, temps=out_temps, info=json.dumps(info))
+    return out_spins, out_temps, info
+
+
+def _sample_group(key, L, temps, n_per_T, chains_per_T, pilot_steps, wolff):
+    n_t = len(temps)
+    chain_temps = jnp.asarray(np.repeat(temps, chains_per_T))
+    k_pilot, k_extra, k_prod = jax.random.split(key, 3)
+    spins = jnp.ones((n_t * chains_per_T, L, L), jnp.int8)
+    spins, e, m = ising.run_chains(k_pilot, spins, chain_temps, pilot_steps, wolff)
+    half = pilot_steps // 2
+    e, m = np.asarray(e[half:]), np.asarray(m[half:])
+    taus = [
+        max(integrated_autocorrelation_time(obs[:, i * chains_per_T : (i + 1) * chains_per_T])
+            for obs in (e, m))
+        for i in range(n_t)
+    ]
+    tau_max = max(taus)
+    extra = max(0, math.ceil(20 * tau_max) - pilot_steps)
+    if extra:
+        spins, _, _ = ising.run_chains(k_extra, spins, chain_temps, extra, wolff)
+    thin = max(1, math.ceil(tau_max))
+    per_chain = math.ceil(n_per_T / chains_per_T)
+    samples = np.asarray(ising.thinned_samples(k_prod, spins, chain_temps, per_chain, thin, wolff))
+    # (per_chain, n_t * chains_per_T, L, L) -> (n_t, per_chain * chains_per_T, L, L)
+    samples = samples.reshape(per_chain, n_t, chains_per_T, L, L).transpose(1, 0, 2, 3, 4)
+    samples = samples.reshape(n_t, per_chain * chains_per_T, L, L)[:, :n_per_T]
+    return samples, taus, thin, pilot_steps + extra

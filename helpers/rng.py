@@ -1,0 +1,47 @@
+r"""Cheap counter-based random bits for the Monte Carlo samplers (Ising, RBM), drawn from explicit JAX keys.
+
+Element i of an array gets the uniform 32-bit number :math:`H(H(i \oplus k_1) \oplus k_2)`, where
+:math:`(k_1, k_2)` are two 32-bit words drawn with ``jax.random.bits`` from the caller's key (so
+results are reproducible and keys are split as usual) and H is the "lowbias32" integer finaliser
+(C. Wellons' hash-prospector), a bijection with near-ideal avalanche.  On a CPU this is several
+times faster than ``jax.random.uniform`` for the millions of numbers a sweep or a Gibbs step needs
+(``benchmarks/ising_speed.py``, ``benchmarks/rbm_speed.py``); the samplers built on it are checked
+against exact enumeration in ``tests/test_ising.py`` and ``tests/test_rbm.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+
+def _lowbias32(x: jax.Array) -> jax.Array:
+    x = x ^ (x >> 16)
+    x = x * jnp.uint32(0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = x * jnp.uint32(0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def hashed_bits(seeds: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Uniform uint32 per element: ``H(H(i ^ k1) ^ k2)`` for the flat index i; ``seeds (2,)`` uint32."""
+    counter = jax.lax.iota(jnp.uint32, math.prod(shape)).reshape(shape)
+    return _lowbias32(_lowbias32(counter ^ seeds[0]) ^ seeds[1])
+
+
+def uniform_bits(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Uniform uint32 array of ``shape``, from two words of ``key``."""
+    return hashed_bits(jax.random.bits(key, (2,), jnp.uint32), shape)
+
+
+def probability_to_threshold(p: jax.Array) -> jax.Array:
+    """The uint32 t with P(u < t) = p for a uniform uint32 u, for p in [0, 1] (p = 1 gives 1 - 2^-24)."""
+    # 4294967040 is the largest float32 below 2^32, so the cast never overflows.
+    return jnp.minimum(p * 4294967296.0, 4294967040.0).astype(jnp.uint32)
+
+
+def bernoulli(key: jax.Array, p: jax.Array) -> jax.Array:
+    r"""Independent draws :math:`x_i \sim \mathrm{Bernoulli}(p_i)` as 0.0/1.0 in ``p``'s dtype and shape."""
+    return (uniform_bits(key, p.shape) < probability_to_threshold(p)).astype(p.dtype)
