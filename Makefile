@@ -6,6 +6,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Worker processes for the test suite; notebooks go one file per worker.
 WORKERS ?= 2
+# JupyterLab refuses to start as root without --allow-root, and containers, cloud VMs and WSL
+# often run as root; it still listens on 127.0.0.1 only and asks for its token.
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+LAB_DIR ?= notebooks
 
 .PHONY: lab test lint notebooks benchmarks clean
 
@@ -24,7 +28,7 @@ $(VENV)/.test: $(VENV)/.runtime requirements-test.txt
 	touch $@
 
 lab: $(VENV)/.runtime
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) $(LAB_FLAGS) $(LAB_ARGS)
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check helpers tests benchmarks notebooks

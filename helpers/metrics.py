@@ -98,6 +98,36 @@ def auroc(positive_scores, negative_scores) -> jax.Array:
     return jnp.mean(below + 0.5 * (at_or_below - below)) / neg.size
 
 
+def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
+    r"""Improved precision and recall of generated samples (Kynkäänniemi et al., NeurIPS 2019).
+
+    Each set of feature vectors stands for a manifold: the union of balls around its points whose
+    radius is the distance to the point's k-th nearest neighbour in the same set. Then
+
+    .. math:: \text{precision} = \frac{1}{|F|}\sum_{\mathbf{f} \in F} [\mathbf{f} \in \mathcal{M}(R)], \qquad
+              \text{recall} = \frac{1}{|R|}\sum_{\mathbf{r} \in R} [\mathbf{r} \in \mathcal{M}(F)]:
+
+    the fraction of generated samples that look real, and of real samples that the generator
+    covers. Noise scores precision near 0; a second set of real samples scores both near 1.
+    ``real (n, d)``, ``fake (m, d)`` -> ``(precision, recall)``.
+    """
+    real, fake = (np.asarray(a, np.float64) for a in _check_samples(real, fake))
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < min(len(real), len(fake)):
+        raise ValueError(f"k={k!r}; expected an integer in [1, {min(len(real), len(fake)) - 1}]")
+
+    def distances(a, b):  # (n, m) Euclidean distances
+        sq = np.sum(a**2, 1)[:, None] + np.sum(b**2, 1)[None, :] - 2.0 * a @ b.T
+        return np.sqrt(np.maximum(sq, 0.0))
+
+    def radii(a):  # distance of each point to its k-th nearest neighbour in its own set (self excluded)
+        return np.sort(distances(a, a), axis=1)[:, k]
+
+    def covered(points, centres):  # is each point inside some centre's ball?
+        return np.mean(np.any(distances(points, centres) <= radii(centres)[None, :], axis=1))
+
+    return float(covered(fake, real)), float(covered(real, fake))
+
+
 # --------------------------------------------------------------------------------------------
 # Fréchet distance, and the fixed MNIST classifier whose features it is measured in
 # --------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def setup(seed: int) -> tuple[float, jax.Array]:
     import optax
 
     plt.rcParams.update(
-        {"figure.dpi": 72, "figure.figsize": (9, 3.2), "axes.grid": True, "grid.alpha": 0.3}
+        {"figure.dpi": 100, "figure.figsize": (9, 3.2), "axes.grid": True, "grid.alpha": 0.3}
     )
     try:
         from IPython import get_ipython

@@ -140,6 +140,20 @@ class LinearGaussianVAE(nnx.Module):
         """
         return gaussian_log_density(_flat(x, self.data_dim), self.decoder(h), self.noise_logvar[...])
 
+    def posterior(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        r"""The exact posterior (Tipping and Bishop 1999),
+
+        .. math:: p(\mathbf{h}|\mathbf{x}) = \mathcal{N}\left(M^{-1}W^T(\mathbf{x} - \mathbf{b}),
+                  \ \sigma^2M^{-1}\right), \qquad M = W^TW + \sigma^2 I.
+
+        ``x (n, d)`` -> mean ``(n, m)`` and covariance ``(m, m)`` (the same for every x).
+        """
+        x = _flat(x, self.data_dim)
+        W, b = self.decoder.kernel[...].T, self.decoder.bias[...]
+        noise = jnp.exp(self.noise_logvar[...])
+        M = W.T @ W + noise * jnp.eye(self.latent_dim)
+        return jnp.linalg.solve(M, W.T @ (x - b).T).T, noise * jnp.linalg.inv(M)
+
     def exact_log_likelihood(self, x: jax.Array) -> jax.Array:
         r"""Exact :math:`\log p(\mathbf{x}) = \log\mathcal{N}(\mathbf{x}; \mathbf{b}, WW^T + \sigma^2 I)`.
 

@@ -5,7 +5,8 @@
    screenshot.
 2. Open each notebook in ``notebooks/``: it renders with its committed figures and its kernel
    starts.
-The server is stopped by its own PID at the end.
+The server is started with ``make lab``, as the README tells a student to, and stopped by its own
+process group at the end.
 """
 
 import json
@@ -49,13 +50,15 @@ def lab(tmp_path_factory):
         for notebook in (REPO / folder).glob("*.ipynb"):
             shutil.copy(notebook, root / folder / notebook.name)
     log = root / "server.log"
-    command = [
-        str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1",
-        f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+    # Start the server exactly as a student does, with `make lab` (which adds --allow-root when run
+    # as root, as on CI machines and in containers), plus what a headless test needs.
+    require((REPO / ".venv" / ".runtime").exists(), "the virtual environment of `make lab` is missing")
+    extra = [
+        "--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
-    if os.geteuid() == 0:  # CI machines and containers run as root
-        command.append("--allow-root")
+    command = ["make", "-C", str(REPO), "--no-print-directory", "lab", f"LAB_DIR={root}",
+               f"LAB_ARGS={' '.join(extra)}"]
     with open(log, "w") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

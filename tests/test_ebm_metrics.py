@@ -161,3 +161,18 @@ def test_auroc_closed_forms():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_precision_recall_of_a_subset_and_of_noise():
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(1000, 4))
+    again = rng.normal(size=(1000, 4))  # the same distribution: both near 1
+    half = again[again[:, 0] > 0]  # one half of the distribution: precise, but covers about half
+    far = rng.normal(size=(500, 4)) + 10.0  # nowhere near: neither
+    p, r = metrics.precision_recall(real, again)
+    assert p > 0.9 and r > 0.9
+    p, r = metrics.precision_recall(real, half)
+    assert p > 0.9 and 0.4 < r < 0.75  # the half's balls reach a little across its edge
+    assert metrics.precision_recall(real, far) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="k=0"):
+        metrics.precision_recall(real, again, k=0)

@@ -122,3 +122,15 @@ def test_negative_elbo_binarises_grey_levels_afresh_each_step():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_linear_gaussian_posterior_is_bayes_rule():
+    # log p(x, h) - log p(h | x) = log p(x) for every h: the chain rule the ELBO derivation starts from.
+    from jax.scipy.stats import multivariate_normal
+
+    model, x = _linear_model_and_data()
+    mean, cov = model.posterior(x[:5])
+    h = jax.random.normal(jax.random.key(7), (5, model.latent_dim))
+    log_joint = model.log_likelihood(x[:5], h) + vae.gaussian_log_density(h, 0.0, jnp.zeros(()))
+    log_post = jax.vmap(lambda hi, mi: multivariate_normal.logpdf(hi, mi, cov))(h, mean)
+    np.testing.assert_allclose(log_joint - log_post, model.exact_log_likelihood(x[:5]), rtol=1e-4, atol=1e-3)
