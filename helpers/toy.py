@@ -31,11 +31,31 @@ def _two_moons(key: jax.Array, n: int) -> jax.Array:
     return 1.6 * x + 0.08 * jax.random.normal(k_noise, (n, 2))
 
 
+EIGHT_GAUSSIANS_RADIUS, EIGHT_GAUSSIANS_STD = 1.4, 0.1
+
+
 def _eight_gaussians(key: jax.Array, n: int) -> jax.Array:
     k_mode, k_noise = jax.random.split(key)
     angle = 2.0 * jnp.pi * jax.random.randint(k_mode, (n,), 0, 8) / 8.0
-    centres = 1.4 * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=1)
-    return centres + 0.1 * jax.random.normal(k_noise, (n, 2))
+    centres = EIGHT_GAUSSIANS_RADIUS * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=1)
+    return centres + EIGHT_GAUSSIANS_STD * jax.random.normal(k_noise, (n, 2))
+
+
+def eight_gaussians_log_density(x: jax.Array, noise_std: float = 0.0) -> jax.Array:
+    r"""Exact log density of the eight-Gaussians toy, smoothed by Gaussian noise of ``noise_std``:
+
+    .. math:: \log p_\sigma(\mathbf{x}) = \log \frac18 \sum_{c=1}^{8}
+              \mathcal{N}(\mathbf{x}; \boldsymbol\mu_c, (s^2 + \sigma^2) I_2),
+
+    centres :math:`\boldsymbol\mu_c` on a circle of radius 1.4, :math:`s = 0.1` (the density of
+    ``sample_toy(key, "eight_gaussians", n)`` plus :math:`\sigma\boldsymbol\epsilon`).
+    Shapes ``(..., 2)`` -> ``(...)``.
+    """
+    angle = 2.0 * jnp.pi * jnp.arange(8) / 8.0
+    centres = EIGHT_GAUSSIANS_RADIUS * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=1)  # (8, 2)
+    var = EIGHT_GAUSSIANS_STD**2 + noise_std**2
+    sq = jnp.sum((x[..., None, :] - centres) ** 2, axis=-1)  # (..., 8)
+    return jax.scipy.special.logsumexp(-0.5 * sq / var, axis=-1) - jnp.log(8.0 * 2.0 * jnp.pi * var)
 
 
 def _checkerboard(key: jax.Array, n: int) -> jax.Array:

@@ -198,6 +198,9 @@ def test_mnist_binarisation(mnist_available):
     d1 = data.dynamic_binarize(jax.random.key(0), grey[:100])
     d2 = data.dynamic_binarize(jax.random.key(1), grey[:100])
     assert d1.shape == (100, 28, 28) and not np.array_equal(d1, d2)
+    assert set(np.unique(np.asarray(d1))) == {0.0, 1.0}
+    fresh = np.asarray(data.dynamic_binarize(jax.random.key(2), jax.numpy.asarray(grey)))
+    assert abs(fresh.mean() - grey.mean()) < 1e-3  # E[Bernoulli(p)] = p
 
 
 def test_fashion_mnist_loads(fashion_available):

@@ -9,7 +9,7 @@ import optax
 import pytest
 from flax import nnx
 
-from helpers import train, vae
+from helpers import data, train, vae
 
 
 def test_gaussian_kl_matches_monte_carlo():
@@ -99,7 +99,7 @@ def test_negative_elbo_binarises_grey_levels_afresh_each_step():
     grey = levels.astype(jnp.float32) / 255.0
     key = jax.random.key(4)
     k_bin, k_h = jax.random.split(key)
-    binary = (jax.random.uniform(k_bin, grey.shape) < grey).astype(jnp.float32)
+    binary = data.dynamic_binarize(k_bin, grey)
     expected = -jnp.mean(vae.elbo(k_h, model, binary)[0])
     np.testing.assert_allclose(vae.negative_elbo(model, grey, key, binarize=True), expected, rtol=1e-6)
     from_uint8 = vae.negative_elbo(model, levels, key, binarize=True)
