@@ -17,6 +17,7 @@ import time
 
 import jax
 import matplotlib.pyplot as plt
+import numpy as np
 
 _LIBC = None
 if sys.platform.startswith("linux"):
@@ -81,6 +82,20 @@ def show(function) -> None:
     from IPython.display import Code, display
 
     display(Code(inspect.getsource(function), language="python"))
+
+
+def image_grid(rows, size: int = 28) -> np.ndarray:
+    """Rows of images as one picture: each row, ``(n, size * size)`` or ``(n, size, size)``, becomes a
+    strip of its n images side by side, strips stacked top to bottom; values clipped to [0, 1].
+    Returns ``(len(rows) * size, n * size)``."""
+    strips = []
+    for row in rows:
+        images = np.clip(np.asarray(row, np.float32).reshape(-1, size, size), 0.0, 1.0)
+        strips.append(np.concatenate(list(images), axis=1))
+    if len({strip.shape for strip in strips}) != 1:
+        counts = [strip.shape[1] // size for strip in strips]
+        raise ValueError(f"rows hold {counts} images; expected the same number in each")
+    return np.concatenate(strips, axis=0)
 
 
 def peak_memory_gb() -> float:

@@ -4,6 +4,8 @@ import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import pytest
 
 from helpers import notebook
 
@@ -65,3 +67,13 @@ def test_results_table_has_one_row_per_quantity(monkeypatch):
     lines = shown[0].splitlines()
     assert lines[0] == "| quantity | measured here | reference or target |"
     assert lines[2:] == ["| T_c | 2.27 | 2.2692 (Onsager) |", "| accuracy | 0.99 | > 0.98 |"]
+
+
+def test_image_grid_stacks_strips_and_rejects_ragged_rows():
+    from helpers.notebook import image_grid
+
+    rows = [np.zeros((3, 4)), np.full((3, 2, 2), 2.0)]  # 2x2 images given flat and square
+    grid = image_grid(rows, size=2)
+    assert grid.shape == (4, 6) and grid[:2].max() == 0.0 and grid[2:].min() == 1.0  # clipped to [0, 1]
+    with pytest.raises(ValueError, match="same number"):
+        image_grid([np.zeros((3, 4)), np.zeros((2, 4))], size=2)
