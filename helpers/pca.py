@@ -93,11 +93,12 @@ def from_gram(x: jax.Array, k: int) -> PCA:
     n = x.shape[0]
     mean = x.mean(0)
     xc = x - mean
-    eigenvalues, u = jnp.linalg.eigh(xc @ xc.T / n)  # ascending
+    gram = xc @ xc.T / n  # (n, n)
+    eigenvalues, u = jnp.linalg.eigh(gram)  # ascending
     order = jnp.argsort(eigenvalues)[::-1][:k]
     lam = jnp.maximum(eigenvalues[order], 0.0)
     w = (xc.T @ u[:, order]) / jnp.sqrt(n * jnp.where(lam > 0, lam, 1.0))  # (d, k), unit columns
-    return PCA(mean, _fix_signs(w.T), lam, jnp.trace(xc @ xc.T) / n)
+    return PCA(mean, _fix_signs(w.T), lam, jnp.trace(gram))  # tr G = tr C
 
 
 @partial(jax.jit, static_argnums=(2, 3, 4))
