@@ -16,12 +16,13 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from helpers import rbm, rng
+from helpers import rbm, rng, validate
 
 
 def schedule(n_low: int = 500, n_mid: int = 4000, n_high: int = 10000) -> jax.Array:
     r"""Salakhutdinov and Murray's inverse temperatures: ``n_low`` steps on [0, 0.5], ``n_mid`` on
     [0.5, 0.9], ``n_high`` on [0.9, 1] (14 500 by default), ending at exactly 1."""
+    validate.positive_int(n_low=n_low, n_mid=n_mid, n_high=n_high)
     return jnp.concatenate([jnp.linspace(0.0, 0.5, n_low, endpoint=False),
                             jnp.linspace(0.5, 0.9, n_mid, endpoint=False),
                             jnp.linspace(0.9, 1.0, n_high + 1)])
@@ -38,6 +39,7 @@ def tempered(params: rbm.Params, base_bias: jax.Array, beta) -> rbm.Params:
     free energy of these parameters.  :math:`\beta = 0` is A, with
     :math:`Z_A = 2^{n_h}\prod_i(1 + e^{a^A_i})`; :math:`\beta = 1` is B.
     """
+    validate.fraction(beta=beta)
     a = (1 - beta) * base_bias + beta * params["a"]
     return {"a": a, "b": beta * params["b"], "W": beta * params["W"]}
 
@@ -79,6 +81,26 @@ def _log_weights(key, params, betas, n_runs, base_bias):
     return log_w
 
 
+def _check_ladder(key, params, betas, n_runs, base_bias):
+    validate.key("key", key)
+    rbm.check_params(params)
+    betas = jnp.asarray(validate.array("betas", betas, kind="number"), jnp.float32)
+    if betas.ndim != 1 or betas.shape[0] < 2:
+        raise ValueError(f"betas has shape {betas.shape}; expected at least 2 inverse temperatures")
+    ends_ok = abs(float(betas[0])) < 1e-7 and abs(float(betas[-1]) - 1.0) < 1e-7
+    if not ends_ok or not bool(jnp.all(jnp.diff(betas) >= 0)):
+        raise ValueError(f"betas run from {float(betas[0])} to {float(betas[-1])}; expected them to "
+                         "increase from 0 to 1")
+    if not validate.is_integer(n_runs) or n_runs < 2:
+        raise ValueError(f"n_runs={n_runs!r}; expected an integer >= 2")
+    n_v = params["W"].shape[0]
+    if base_bias is None:
+        return betas, jnp.zeros(n_v)
+    validate.array("base_bias", base_bias, (n_v,))
+    validate.finite("base_bias", base_bias)
+    return betas, jnp.asarray(base_bias, jnp.float32)
+
+
 def log_partition(key: jax.Array, params: rbm.Params, betas, n_runs: int = 100, base_bias=None):
     r"""Annealed importance sampling estimate of :math:`\log Z` for a binary-binary RBM (Neal 2001;
     Salakhutdinov and Murray, ICML 2008).
@@ -94,16 +116,8 @@ def log_partition(key: jax.Array, params: rbm.Params, betas, n_runs: int = 100, 
     Returns ``(log_z, standard_error, log_w (n_runs,))``; the standard error is the delta-method
     :math:`\mathrm{sd}(w)/(\bar w\sqrt M)` of the log estimate.
     """
-    betas = jnp.asarray(betas, jnp.float32)
-    if betas.ndim != 1 or betas.shape[0] < 2:
-        raise ValueError(f"betas has shape {betas.shape}; expected at least 2 inverse temperatures")
-    ends_ok = abs(float(betas[0])) < 1e-7 and abs(float(betas[-1]) - 1.0) < 1e-7
-    if not ends_ok or not bool(jnp.all(jnp.diff(betas) >= 0)):
-        raise ValueError("betas must increase from 0 to 1")
-    if isinstance(n_runs, bool) or not isinstance(n_runs, int) or n_runs < 2:
-        raise ValueError(f"n_runs={n_runs!r}; expected an integer >= 2")
-    n_v, n_h = params["W"].shape
-    base = jnp.zeros(n_v) if base_bias is None else jnp.asarray(base_bias, jnp.float32)
+    betas, base = _check_ladder(key, params, betas, n_runs, base_bias)
+    n_h = params["W"].shape[1]
     log_w = _log_weights(key, params, betas, n_runs, base)
     log_z_base = n_h * math.log(2.0) + jnp.sum(jax.nn.softplus(base))
     log_mean_w = jax.scipy.special.logsumexp(log_w) - math.log(n_runs)

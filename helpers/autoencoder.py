@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from helpers import nets
+from helpers import nets, validate
 from helpers.validate import positive_int, positive_number
 
 
@@ -30,9 +30,10 @@ class Autoencoder(nnx.Module):
     def __init__(self, data_dim: int, hidden: Sequence[int], code_dim: int, *, activation: str = "relu",
                  output: str = "linear", rngs: nnx.Rngs):
         positive_int(data_dim=data_dim, code_dim=code_dim)
-        if output not in ("linear", "sigmoid"):
-            raise ValueError(f"output={output!r}; expected 'linear' or 'sigmoid'")
+        validate.choice("output", output, ("linear", "sigmoid"))
         hidden = list(hidden)
+        if any(not validate.is_integer(n) or n < 1 for n in hidden):
+            raise ValueError(f"hidden={hidden!r}; expected positive integers")
         self.data_dim, self.code_dim, self.output = data_dim, code_dim, output
         self.encoder = nets.MLP([data_dim, *hidden, code_dim], activation, rngs=rngs)
         self.decoder = nets.MLP([code_dim, *hidden[::-1], data_dim], activation, rngs=rngs)
@@ -53,6 +54,7 @@ class Autoencoder(nnx.Module):
 def squared_error(model, x: jax.Array) -> jax.Array:
     r"""Per-example squared reconstruction error :math:`\|\mathbf{x} - g(f(\mathbf{x}))\|^2`, summed over
     the d features: ``(n, d)`` or ``(n, h, w)`` -> ``(n,)``."""
+    x = validate.array("x", x, min_ndim=2)
     x = x.reshape(x.shape[0], -1)
     return jnp.sum((x - model(x)) ** 2, axis=-1)
 
@@ -66,6 +68,9 @@ def reconstruction_loss(model, batch: jax.Array, key: jax.Array) -> jax.Array:
 def corrupt(key: jax.Array, x: jax.Array, sigma: float) -> jax.Array:
     r"""Gaussian corruption :math:`\tilde{\mathbf{x}} = \mathbf{x} + \sigma\boldsymbol\epsilon`,
     :math:`\boldsymbol\epsilon \sim \mathcal{N}(0, I)`; same shape as ``x``."""
+    validate.key("key", key)
+    validate.nonnegative_number(sigma=sigma)
+    validate.array("x", x, kind="float")
     return x + sigma * jax.random.normal(key, x.shape, x.dtype)
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from helpers import rng
+from helpers import rng, validate
 from helpers.cache import atomic_file
 from helpers.toy import TOY_DISTRIBUTIONS, sample_toy  # noqa: F401  (re-exported)
 
@@ -88,10 +88,24 @@ class ChecksumError(ValueError):
     """A data file does not have the SHA-256 it must have."""
 
 
-def data_dir() -> Path:
-    """The data directory: ``$ADVML_DATA_DIR`` if set, else ``~/.cache/advml``."""
+def _data_root() -> Path:
     env = os.environ.get("ADVML_DATA_DIR")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "advml"
+
+
+def data_dir() -> Path:
+    """The data directory: ``$ADVML_DATA_DIR`` if set, else ``~/.cache/advml``.
+
+    A set ``ADVML_DATA_DIR`` must name an existing folder: a mistyped path would otherwise become a
+    new, empty data folder and a silent download (``DataUnavailableError`` says so instead).
+    """
+    root = _data_root()
+    if os.environ.get("ADVML_DATA_DIR") and not root.is_dir():
+        raise DataUnavailableError(
+            f"ADVML_DATA_DIR={os.environ['ADVML_DATA_DIR']!r} is not an existing folder; create it, or point "
+            f"it at the folder that holds mnist/ and fashion-mnist/ (or unset it to use ~/.cache/advml)"
+        )
+    return root
 
 
 def cache_dir() -> Path:
@@ -103,7 +117,7 @@ def cache_dir() -> Path:
     env = os.environ.get("ADVML_CACHE_DIR")
     if env:
         return Path(env).expanduser()
-    root = data_dir()
+    root = _data_root()
     if root.is_dir() and os.access(root, os.W_OK):
         return root
     return Path.home() / ".cache" / "advml"
@@ -144,23 +158,37 @@ def ensure_file(
 ) -> Path:
     """Return the path of a verified data file, downloading it first if it is missing.
 
-    Raises ``ChecksumError`` if the file on disk is corrupt (it is deleted when ``download`` is
-    on, so the next call fetches a good copy) and ``DataUnavailableError`` if it is missing and no
-    mirror delivers a verified copy.
+    A file on disk that fails its SHA-256 is never used: with ``download`` on it is removed and a
+    good copy fetched; with ``download`` off, or when it cannot be removed (a read-only folder),
+    ``ChecksumError`` says so, with the expected and actual SHA-256.  ``DataUnavailableError`` is
+    raised if the file is missing and no mirror delivers a verified copy; its message also says
+    which file on disk failed verification and was removed.
     """
     if filename not in dataset.sha256:
         raise ValueError(f"filename={filename!r} is not one of {sorted(dataset.sha256)}")
     folder = (Path(root) if root is not None else data_dir()) / dataset.folder
     path = folder / filename
     expected = dataset.sha256[filename]
+    removed = ""
+    if path.is_dir():
+        raise DataUnavailableError(f"{path} is a folder; expected the data file {filename} "
+                                   f"(sha256 {expected}) there: remove the folder")
     if path.exists():
         try:
             _verify(path, expected)
             return path
-        except ChecksumError:
+        except OSError as error:  # unreadable (permissions): say so rather than fail in a parser
+            raise DataUnavailableError(f"{path} exists but cannot be read ({error})") from None
+        except ChecksumError as error:
             if not download:
-                raise
-            path.unlink()  # a corrupt file is never used and not kept
+                raise ChecksumError(f"{error}; the file was left in place (download=False): replace it with "
+                                    f"a good copy") from None
+            try:
+                path.unlink()  # a corrupt file is never used and not kept
+            except OSError as unlink_error:
+                raise ChecksumError(f"{error}; it could not be removed ({unlink_error}), so no good copy can "
+                                    f"be saved there: replace it by hand") from None
+            removed = f"{error}; the corrupt file was removed.\n"
     if not download:
         raise DataUnavailableError(_missing_message(dataset, folder))
     failures = []
@@ -171,7 +199,7 @@ def ensure_file(
         except (OSError, urllib.error.URLError, ChecksumError) as error:
             failures.append(f"  {mirror}{filename}: {error}")
     raise DataUnavailableError(
-        _missing_message(dataset, folder) + "\nDownload attempts:\n" + "\n".join(failures)
+        removed + _missing_message(dataset, folder) + "\nDownload attempts:\n" + "\n".join(failures)
     )
 
 
@@ -251,14 +279,22 @@ def load_fashion_mnist(
     return _load_idx_pair(FASHION_MNIST, split, binarize, root, download)
 
 
-@jax.jit
 def dynamic_binarize(key: jax.Array, images: jax.Array) -> jax.Array:
-    r"""Draw :math:`x_i \sim \mathrm{Bernoulli}(p_i)` per pixel; same shape and dtype as ``images``.
+    r"""Draw :math:`x_i \sim \mathrm{Bernoulli}(p_i)` per pixel; same shape and dtype as ``images``,
+    whose grey levels :math:`p_i` must lie in [0, 1] (images of 0..255 would all come out white).
 
     Call it with a new key every epoch so the model never sees the same binary image twice.  The
     bits are :mod:`helpers.rng`'s counter-based ones, four times faster on a CPU than
     ``jax.random.uniform`` (they are drawn for every pixel of every training step).
     """
+    validate.key("key", key)
+    validate.array("images", images, kind="float")
+    validate.values_in("images", images, 0.0, 1.0, "grey levels in [0, 1] (divide 0..255 images by 255)")
+    return _dynamic_binarize(key, images)
+
+
+@jax.jit
+def _dynamic_binarize(key, images):
     return rng.bernoulli(key, images).astype(images.dtype)
 
 
@@ -280,11 +316,13 @@ def prepare_images(images, size: int = 28, value_range: tuple[float, float] = (0
 
     Returns ``(n, size, size)`` float32.
     """
-    images = np.asarray(images, np.float32)
-    if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise ValueError(f"images have shape {images.shape}; expected (n, 28, 28)")
-    if size not in (14, 28):
+    images = np.asarray(validate.array("images", images, (None, 28, 28), kind="number"), np.float32)
+    validate.values_in("images", images, 0.0, 1.0, "grey levels in [0, 1] (divide 0..255 images by 255)")
+    if size not in (14, 28) or isinstance(size, bool):
         raise ValueError(f"size={size!r}; expected 28 (full resolution) or 14 (2 x 2 averages)")
+    if not (isinstance(value_range, tuple | list) and len(value_range) == 2):
+        raise ValueError(f"value_range={value_range!r}; expected a pair (lo, hi)")
+    validate.number(lo=value_range[0], hi=value_range[1])
     if size == 14:
         images = images.reshape(-1, 14, 2, 14, 2).mean((2, 4))
     lo, hi = value_range

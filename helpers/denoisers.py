@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from helpers import diffusion, nets
+from helpers import diffusion, nets, validate
 from helpers.diffusion import Schedule
 from helpers.validate import positive_int
 
@@ -39,6 +39,8 @@ class MLPDenoiser(nnx.Module):
         rngs: nnx.Rngs,
     ):
         positive_int(data_dim=data_dim, width=width, depth=depth, T=T)
+        if not validate.is_integer(emb_dim) or emb_dim < 2 or emb_dim % 2:
+            raise ValueError(f"emb_dim={emb_dim!r}; expected an even integer >= 2")
         self.data_dim, self.T, self.emb_dim = data_dim, T, emb_dim
         self.embed = nets.time_mlp(emb_dim, rngs)
         self.inp = nnx.Linear(data_dim, width, rngs=rngs)
@@ -70,6 +72,9 @@ class VPrediction(nnx.Module):
     """
 
     def __init__(self, net: nnx.Module, schedule: Schedule):
+        validate.callable_("net", net)
+        if not isinstance(schedule, Schedule):
+            raise TypeError(f"schedule is a {type(schedule).__name__}; expected a diffusion.Schedule")
         self.net = net
         self.sqrt_ab = nnx.Variable(jnp.sqrt(schedule.alpha_bars))  # (T + 1,), not trained
         self.sqrt_1mab = nnx.Variable(jnp.sqrt(1 - schedule.alpha_bars))
@@ -112,8 +117,13 @@ class SpinDenoiser(nnx.Module):
         *,
         rngs: nnx.Rngs,
     ):
-        positive_int(L=L, width=width, depth=depth)
-        if not isinstance(radius, int) or not 1 <= radius < L:
+        positive_int(width=width, depth=depth)
+        validate.lattice_size(L)
+        if not validate.is_integer(emb_dim) or emb_dim < 2 or emb_dim % 2:
+            raise ValueError(f"emb_dim={emb_dim!r}; expected an even integer >= 2")
+        if not isinstance(schedule, Schedule):
+            raise TypeError(f"schedule is a {type(schedule).__name__}; expected a diffusion.Schedule")
+        if not validate.is_integer(radius) or not 1 <= radius < L:
             raise ValueError(f"radius={radius!r}; expected an integer in [1, {L - 1}]")
         self.L, self.T, self.emb_dim = L, schedule.T, emb_dim
         rows, cols = np.divmod(np.arange(L * L), L)

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import nets
+from helpers import nets, validate
 
 EpsFn = Callable[[jax.Array, jax.Array], jax.Array]
 
@@ -57,8 +57,7 @@ def schedule_from_betas(betas, dtype=jnp.float32) -> Schedule:
 
 
 def _check_T(T) -> int:
-    if not isinstance(T, int | np.integer) or T < 1:
-        raise ValueError(f"T={T!r}; expected a positive integer number of steps")
+    validate.positive_int(T=T)
     return int(T)
 
 
@@ -68,6 +67,7 @@ def linear_schedule(
     r"""Ho, Jain and Abbeel (2020): :math:`\beta_t` linear from ``beta_start`` (t = 1) to
     ``beta_end`` (t = T)."""
     T = _check_T(T)
+    validate.fraction(beta_start=beta_start, beta_end=beta_end)
     return schedule_from_betas(np.linspace(beta_start, beta_end, T), dtype)
 
 
@@ -79,6 +79,8 @@ def cosine_schedule(T: int = 1000, s: float = 0.008, max_beta: float = 0.999, dt
     with :math:`\beta_t = 1 - \bar\alpha_t/\bar\alpha_{t-1}` clipped at ``max_beta`` (near t = T the
     formula gives :math:`\beta_T = 1`, which would destroy the signal in one step)."""
     T = _check_T(T)
+    validate.positive_number(s=s)
+    validate.fraction(max_beta=max_beta)
     f = np.cos((np.arange(T + 1) / T + s) / (1 + s) * np.pi / 2) ** 2
     return schedule_from_betas(np.clip(1 - f[1:] / f[:-1], 1e-8, max_beta), dtype)
 
@@ -95,10 +97,22 @@ def per_example(values: jax.Array, x: jax.Array) -> jax.Array:
     return values.reshape(values.shape + (1,) * (x.ndim - values.ndim))
 
 
-def _check_t(t, x) -> jax.Array:
-    t = jnp.asarray(t)
-    if t.shape != x.shape[:1]:
-        raise ValueError(f"t has shape {t.shape}; expected one time step per example, ({x.shape[0]},)")
+def _check_schedule(schedule) -> None:
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule is a {type(schedule).__name__}; expected a diffusion.Schedule "
+                        f"(linear_schedule, cosine_schedule or schedule_from_betas)")
+
+
+def _check_t(schedule: Schedule, t, x=None, low: int = 0, name: str = "t") -> jax.Array:
+    """``t (n,)`` integers in [low, T], one per example of ``x (n, ...)`` (any n without ``x``): JAX
+    would clamp or wrap an index outside the schedule without an error."""
+    _check_schedule(schedule)
+    t = t if isinstance(t, jax.core.Tracer) else jnp.asarray(t)
+    if x is not None and t.shape != x.shape[:1]:
+        raise ValueError(f"{name} has shape {t.shape}; expected one time step per example, ({x.shape[0]},)")
+    if x is None and t.ndim != 1:
+        raise ValueError(f"{name} has shape {t.shape}; expected (n,), one time step per example")
+    validate.integers_in(name, t, low, schedule.T)
     return t
 
 
@@ -111,9 +125,10 @@ def q_sample(schedule: Schedule, x0: jax.Array, t: jax.Array, eps: jax.Array) ->
 
     ``x0 (n, ...)``, ``t (n,)`` in 0..T, ``eps`` like ``x0`` -> ``x_t`` like ``x0``.
     """
+    validate.array("x0", x0, min_ndim=1)
     if eps.shape != x0.shape:
         raise ValueError(f"eps has shape {eps.shape}; expected the shape of x0, {x0.shape}")
-    t = _check_t(t, x0)
+    t = _check_t(schedule, t, x0)
     ab = per_example(schedule.alpha_bars[t], x0)
     return jnp.sqrt(ab) * x0 + jnp.sqrt(1 - ab) * eps
 
@@ -129,7 +144,7 @@ def posterior(schedule: Schedule, x_t: jax.Array, x0: jax.Array, t: jax.Array) -
     """
     if x_t.shape != x0.shape:
         raise ValueError(f"x_t {x_t.shape} and x0 {x0.shape}; expected the same shape")
-    t = _check_t(t, x_t)
+    t = _check_t(schedule, t, x_t, low=1)
     a, ab, ab_prev = schedule.alphas[t], schedule.alpha_bars[t], schedule.alpha_bars[t - 1]
     mean = (
         per_example(jnp.sqrt(a) * (1 - ab_prev), x_t) * x_t
@@ -141,7 +156,9 @@ def posterior(schedule: Schedule, x_t: jax.Array, x0: jax.Array, t: jax.Array) -
 def predict_x0(schedule: Schedule, x_t: jax.Array, t: jax.Array, eps: jax.Array) -> jax.Array:
     r"""Invert the closed form for :math:`\mathbf{x}_0`:
     :math:`\hat{\mathbf{x}}_0 = (\mathbf{x}_t - \sqrt{1 - \bar\alpha_t}\,\hat{\boldsymbol\epsilon})
-    /\sqrt{\bar\alpha_t}`."""
+    /\sqrt{\bar\alpha_t}`; ``x_t``, ``eps`` ``(n, ...)``, ``t (n,)`` in 0..T."""
+    validate.same_shape(x_t=x_t, eps=eps)
+    t = _check_t(schedule, t, x_t)
     ab = per_example(schedule.alpha_bars[t], x_t)
     return (x_t - jnp.sqrt(1 - ab) * eps) / jnp.sqrt(ab)
 
@@ -155,6 +172,8 @@ def prior_kl(schedule: Schedule, x0: jax.Array) -> jax.Array:
 
     ``x0 (n, ...)`` -> ``(n,)``.
     """
+    _check_schedule(schedule)
+    validate.array("x0", x0, min_ndim=1)
     ab = schedule.alpha_bars[-1]
     per_dim = 0.5 * (ab * x0**2 + (1 - ab) - 1 - jnp.log1p(-ab))
     return jnp.sum(per_dim.reshape(x0.shape[0], -1), axis=1)
@@ -172,6 +191,7 @@ def denoising_weight(schedule: Schedule, t: jax.Array) -> jax.Array:
     :math:`\mathbf{x}_0` replaced by :func:`predict_x0`.  ``t (n,)`` in 2..T -> ``(n,)``; at
     t = 1, :math:`\sigma_q^2 = 0` and the term is the reconstruction term instead.
     """
+    t = _check_t(schedule, t, low=2)
     a, ab, ab_prev = schedule.alphas[t], schedule.alpha_bars[t], schedule.alpha_bars[t - 1]
     var = (1 - a) * (1 - ab_prev) / (1 - ab)
     return (1 - a) ** 2 / (2 * var * (1 - ab) * a)
@@ -188,8 +208,8 @@ def min_snr_weight(schedule: Schedule, t: jax.Array, gamma: float) -> jax.Array:
     (\hat{\mathbf{x}}_0 - \mathbf{x}_0)`.  It caps the weight of the nearly noise-free steps, whose
     small errors otherwise dominate the gradient.  ``t (n,)`` -> ``(n,)``.
     """
-    if not gamma > 0:
-        raise ValueError(f"gamma={gamma!r}; expected a positive number")
+    validate.positive_number(gamma=gamma)
+    t = _check_t(schedule, t)
     ab = schedule.alpha_bars[t]
     return jnp.minimum(1.0, gamma * (1 - ab) / ab)  # = 1 where SNR <= gamma, also at SNR = 0
 
@@ -207,6 +227,12 @@ def simple_loss(
     norm averaged over dimensions and examples; :math:`w_t = 1`, or :func:`min_snr_weight` when
     ``min_snr_gamma`` is given.  ``model(x_t, t)`` predicts the noise; ``x0 (n, ...)`` -> scalar.
     """
+    validate.key("key", key)
+    validate.callable_("model", model)
+    _check_schedule(schedule)
+    validate.array("x0", x0, min_ndim=1, kind="float")
+    if min_snr_gamma is not None:
+        validate.positive_number(min_snr_gamma=min_snr_gamma)
     k_t, k_eps = jax.random.split(key)
     t = jax.random.randint(k_t, x0.shape[:1], 1, schedule.T + 1)
     eps = jax.random.normal(k_eps, x0.shape, x0.dtype)
@@ -223,6 +249,8 @@ def denoising_loss(model, batch: jax.Array, key: jax.Array, schedule: Schedule,
 
 
 def _check_shape(shape) -> tuple[int, ...]:
+    if not isinstance(shape, tuple | list):
+        raise ValueError(f"shape={shape!r}; expected a tuple (n_samples, *data_shape)")
     shape = tuple(shape)
     if len(shape) < 2 or any(not isinstance(s, int | np.integer) or s < 1 for s in shape):
         raise ValueError(f"shape={shape!r}; expected (n_samples, *data_shape) with positive integers")
@@ -241,11 +269,25 @@ def ddpm_step(key: jax.Array, model: EpsFn, schedule: Schedule, x_t: jax.Array, 
     \frac{1 - \alpha_t}{\sqrt{1 - \bar\alpha_t}}\hat{\boldsymbol\epsilon}\right) + \sigma_q\mathbf{z}`.
     ``x_t (n, ...)``, ``t (n,)`` in 1..T.
     """
-    x0_hat = predict_x0(schedule, x_t, t, model(x_t, t))
+    t = _check_step(key, schedule, x_t, t)
+    x0_hat = predict_x0(schedule, x_t, t, _predict_noise(model, x_t, t))
     if clip is not None:
         x0_hat = jnp.clip(x0_hat, -clip, clip)
     mean, var = posterior(schedule, x_t, x0_hat, t)
     return mean + jnp.sqrt(per_example(var, x_t)) * jax.random.normal(key, x_t.shape)  # var = 0 at t = 1
+
+
+def _check_step(key, schedule, x_t, t) -> jax.Array:
+    validate.key("key", key)
+    return _check_t(schedule, t, x_t, low=1)
+
+
+def _predict_noise(model: EpsFn, x: jax.Array, t: jax.Array) -> jax.Array:
+    eps = model(x, t)
+    if eps.shape != x.shape:
+        raise ValueError(f"the model returned shape {eps.shape} for x of shape {x.shape}; "
+                         f"a noise predictor must return one value per input value")
+    return eps
 
 
 def ddpm_sample(key: jax.Array, model, schedule: Schedule, shape, clip: float | None = None,
@@ -257,12 +299,14 @@ def ddpm_sample(key: jax.Array, model, schedule: Schedule, shape, clip: float | 
     ``x_0`` ``shape``, and with ``return_path`` also every :math:`\mathbf{x}_t` as ``(T + 1, *shape)``,
     index t.
     """
+    validate.key("key", key)
+    validate.callable_("model", model)
+    _check_schedule(schedule)
     return _ddpm(key, nets.as_module(model), schedule, _check_shape(shape), _check_clip(clip), return_path)
 
 
 def _check_clip(clip):
-    if clip is not None and not clip > 0:
-        raise ValueError(f"clip={clip!r}; expected a positive number or None")
+    validate.optional_positive(clip=clip)
     return None if clip is None else float(clip)
 
 
@@ -295,9 +339,10 @@ def ddim_step(key: jax.Array, model: EpsFn, schedule: Schedule, x: jax.Array, t,
     :math:`t' = t - 1` is :func:`ddpm_step`.  With ``clip``, :math:`\hat{\mathbf{x}}_0` is clipped
     and :math:`\hat{\boldsymbol\epsilon}` recomputed from it, so the two stay consistent.
     """
+    _check_ddim_step(key, schedule, x, t, t_prev, eta)
     ab, ab_prev = schedule.alpha_bars[t], schedule.alpha_bars[t_prev]
     tt = jnp.full(x.shape[:1], t)
-    eps = model(x, tt)
+    eps = _predict_noise(model, x, tt)
     x0_hat = predict_x0(schedule, x, tt, eps)
     if clip is not None:
         x0_hat = jnp.clip(x0_hat, -clip, clip)
@@ -307,6 +352,17 @@ def ddim_step(key: jax.Array, model: EpsFn, schedule: Schedule, x: jax.Array, t,
             + s * jax.random.normal(key, x.shape))
 
 
+def _check_ddim_step(key, schedule, x, t, t_prev, eta) -> None:
+    validate.key("key", key)
+    _check_schedule(schedule)
+    validate.array("x", x, min_ndim=1)
+    validate.nonnegative_number(eta=eta)
+    validate.integers_in("t", t, 1, schedule.T)
+    validate.integers_in("t_prev", t_prev, 0, schedule.T)
+    if validate.concrete(t) is not None and validate.concrete(t_prev) is not None and not t_prev < t:
+        raise ValueError(f"t={t!r}, t_prev={t_prev!r}; expected t_prev < t")
+
+
 def ddim_sample(key: jax.Array, model, schedule: Schedule, shape, steps: int = 50, eta: float = 0.0,
                 clip: float | None = None) -> jax.Array:
     r"""DDIM sampling on the sub-sequence :math:`\tau_i = iT/S`, i = S..1 (S = ``steps``, which must
@@ -314,11 +370,13 @@ def ddim_sample(key: jax.Array, model, schedule: Schedule, shape, steps: int = 5
     (:math:`\bar\alpha_0 = 1`), starting at :math:`\mathbf{x}_T \sim \mathcal{N}(0, I)`.
     Returns ``x_0`` of ``shape = (n, *data_shape)``.
     """
+    validate.key("key", key)
+    validate.callable_("model", model)
+    _check_schedule(schedule)
     shape = _check_shape(shape)
-    if not isinstance(steps, int) or not 1 <= steps <= schedule.T or schedule.T % steps:
+    if not validate.is_integer(steps) or not 1 <= steps <= schedule.T or schedule.T % steps:
         raise ValueError(f"steps={steps!r}; expected a divisor of T = {schedule.T} between 1 and T")
-    if not eta >= 0:
-        raise ValueError(f"eta={eta!r}; expected a non-negative number")
+    validate.nonnegative_number(eta=eta)
     return _ddim(key, nets.as_module(model), schedule, shape, steps, float(eta), _check_clip(clip))
 
 

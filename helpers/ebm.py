@@ -15,10 +15,10 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from helpers import train
-from helpers.validate import fraction
+from helpers import train, validate
 
 EnergyFn = Callable[[jax.Array], jax.Array]
 
@@ -34,13 +34,23 @@ def _energy_and_grad(energy_fn: EnergyFn, x: jax.Array) -> tuple[jax.Array, jax.
     return energies, vjp(jnp.ones_like(energies))[0]
 
 
-def _step_sizes(step_size, n_steps: int) -> jax.Array:
-    if not isinstance(n_steps, int) or n_steps < 1:
-        raise ValueError(f"n_steps={n_steps!r}; expected a positive integer")
-    sizes = jnp.broadcast_to(jnp.asarray(step_size, jnp.float32), (n_steps,))
-    if not bool(jnp.all(sizes > 0)):
+def _step_sizes(step_size, n_steps: int, steps_name: str = "n_steps") -> jax.Array:
+    validate.positive_int(**{steps_name: n_steps})
+    if isinstance(step_size, str | bool) or step_size is None:
+        raise ValueError(f"step_size={step_size!r}; expected a positive number or one per step")
+    sizes = np.asarray(step_size, np.float64)
+    if sizes.ndim > 1 or (sizes.ndim == 1 and sizes.shape != (n_steps,)):
+        raise ValueError(f"step_size has shape {sizes.shape}; expected a number or ({n_steps},), "
+                         "one per step")
+    if not np.all((sizes > 0) & np.isfinite(sizes)):
         raise ValueError(f"step_size={step_size!r}; expected positive values (a number or one per step)")
-    return sizes
+    return jnp.broadcast_to(jnp.asarray(sizes, jnp.float32), (n_steps,))
+
+
+def _check_chains(key, energy_fn, x, name: str = "x0"):
+    validate.key("key", key)
+    validate.callable_("energy_fn", energy_fn)
+    validate.array(name, x, min_ndim=2, kind="float")
 
 
 def langevin_step(key: jax.Array, energy_fn: EnergyFn, x: jax.Array, step_size, grad_clip=None, bounds=None):
@@ -77,18 +87,20 @@ def langevin(
     ``(n_steps // j, n, *shape)`` of the states after steps j, 2j, ...  For finite :math:`\epsilon`
     the chain's stationary law is biased; see :func:`mala`.
     """
+    _check_chains(key, energy_fn, x0)
     sizes = _step_sizes(step_size, n_steps)
     _check_langevin(grad_clip, bounds)
-    if isinstance(keep_every, bool) or not isinstance(keep_every, int) or keep_every < 0:
-        raise ValueError(f"keep_every={keep_every!r}; expected an integer >= 0")
+    validate.nonnegative_int(keep_every=keep_every)
     return _langevin(key, energy_fn, x0, sizes, grad_clip, keep_every, bounds)
 
 
 def _check_langevin(grad_clip, bounds):
-    if grad_clip is not None and not grad_clip > 0:
-        raise ValueError(f"grad_clip={grad_clip!r}; expected a positive number or None")
-    if bounds is not None and not (len(bounds) == 2 and float(bounds[0]) < float(bounds[1])):
-        raise ValueError(f"bounds={bounds!r}; expected None or a pair (lo, hi) with lo < hi")
+    validate.optional_positive(grad_clip=grad_clip)
+    if bounds is not None:
+        pair = isinstance(bounds, tuple | list) and len(bounds) == 2
+        numbers = pair and not any(isinstance(b, str | bool) for b in bounds)
+        if not numbers or not float(bounds[0]) < float(bounds[1]):
+            raise ValueError(f"bounds={bounds!r}; expected None or a pair (lo, hi) with lo < hi")
 
 
 @partial(jax.jit, static_argnames=("energy_fn", "grad_clip", "keep_every", "bounds"))
@@ -144,6 +156,7 @@ def mala(key: jax.Array, energy_fn: EnergyFn, x0: jax.Array, step_size, n_steps:
 
     Returns (final ``x``, acceptance rate per chain ``(n,)``).
     """
+    _check_chains(key, energy_fn, x0)
     return _mala(key, energy_fn, x0, _step_sizes(step_size, n_steps))
 
 
@@ -167,7 +180,7 @@ def buffer_sample(key: jax.Array, buffer: jax.Array, batch_size: int, reinit_fra
     (Du and Mordatch use 5 %), so the buffer keeps exploring.  Returns (starts, buffer indices);
     after the Langevin run, :func:`buffer_update` writes the new samples back at those indices.
     """
-    fraction(reinit_fraction=reinit_fraction)
+    _check_buffer(key, buffer, batch_size, reinit_fraction, noise_fn)
     k_idx, k_noise, k_mask = jax.random.split(key, 3)
     idx = jax.random.randint(k_idx, (batch_size,), 0, buffer.shape[0])
     fresh = jax.random.uniform(k_mask, (batch_size,)) < reinit_fraction
@@ -175,8 +188,21 @@ def buffer_sample(key: jax.Array, buffer: jax.Array, batch_size: int, reinit_fra
     return jnp.where(fresh, noise_fn(k_noise, batch_size), buffer[idx]), idx
 
 
+def _check_buffer(key, buffer, batch_size, reinit_fraction, noise_fn) -> None:
+    validate.key("key", key)
+    validate.array("buffer", buffer, min_ndim=2)
+    validate.positive_int(batch_size=batch_size)
+    validate.fraction(reinit_fraction=reinit_fraction)
+    validate.callable_("noise_fn", noise_fn)
+
+
 def buffer_update(buffer: jax.Array, idx: jax.Array, samples: jax.Array) -> jax.Array:
-    """Write ``samples`` back into the buffer at ``idx`` (a pure function: returns the new buffer)."""
+    """Write ``samples (k, *shape)`` back into the buffer ``(size, *shape)`` at ``idx (k,)`` in
+    [0, size) (a pure function: returns the new buffer)."""
+    buffer = validate.array("buffer", buffer, min_ndim=1)
+    idx = validate.array("idx", idx, (None,))
+    validate.integers_in("idx", idx, 0, buffer.shape[0] - 1)  # JAX drops an out-of-range write
+    validate.array("samples", samples, (idx.shape[0], *buffer.shape[1:]))
     return buffer.at[idx].set(samples)
 
 
@@ -191,6 +217,7 @@ def contrastive_divergence_loss(energy_fn: EnergyFn, x_data: jax.Array, x_model:
     minus negative phase) when :math:`\mathbf{x}^-` are samples of the model; ``x_model`` is
     treated as a constant (no gradient flows through the sampler).
     """
+    validate.nonnegative_number(alpha=alpha)
     x_model = jax.lax.stop_gradient(x_model)
     e_pos, e_neg = energy_fn(x_data), energy_fn(x_model)
     return jnp.mean(e_pos) - jnp.mean(e_neg) + alpha * jnp.mean(e_pos**2 + e_neg**2)
@@ -218,9 +245,12 @@ def cd_step(
     :func:`contrastive_divergence_loss`; and writes the negatives back into the buffer.  Metrics:
     ``"loss"``, and the mean energies of the data and the negatives, ``"e_data"`` and ``"e_model"``.
     """
-    sizes = _step_sizes(step_size, langevin_steps)
+    sizes = _step_sizes(step_size, langevin_steps, "langevin_steps")
     _check_langevin(grad_clip, bounds)
-    fraction(reinit_fraction=reinit_fraction)
+    validate.fraction(reinit_fraction=reinit_fraction)
+    validate.nonnegative_number(alpha=alpha)
+    validate.optimizer("optimizer", optimizer)
+    validate.callable_("noise_fn", noise_fn)
 
     def step(carry, x_pos, key):
         model, opt_state, buffer = carry

@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtr
 
+from helpers import validate
+
 Params = list[dict[str, jax.Array]]
 
 
@@ -75,8 +77,10 @@ def mse(prediction: jax.Array, target: jax.Array) -> jax.Array:
 
     .. math:: C = \frac{1}{n}\sum_{i=1}^n \lVert \mathbf{y}_i - \tilde{\mathbf{y}}_i \rVert^2.
 
-    prediction, target ``(n, d)`` -> scalar.
+    prediction, target ``(n, d)`` -> scalar.  The shapes must be equal: broadcasting a ``(n, 1)``
+    prediction against ``(n, d)`` targets would give a number that is no error at all.
     """
+    validate.same_shape(prediction=prediction, target=target)
     return jnp.mean(jnp.sum((prediction - target) ** 2, axis=-1))
 
 
@@ -85,12 +89,14 @@ def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
 
     logits ``(n, K)``, integer labels ``(n,)`` in [0, K) -> scalar.
     """
+    _check_logits_labels(logits, labels)
     log_p = jax.nn.log_softmax(logits, axis=-1)
     return -jnp.mean(jnp.take_along_axis(log_p, labels[:, None], axis=-1))
 
 
 def accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     """Fraction of rows whose largest logit is at the label; logits ``(n, K)``, labels ``(n,)``."""
+    _check_logits_labels(logits, labels)
     return jnp.mean(jnp.argmax(logits, axis=-1) == labels)
 
 
@@ -103,8 +109,9 @@ def init_params(key: jax.Array, sizes: Sequence[int], dtype=jnp.float32) -> Para
     :math:`W^l_{ij} \sim \mathcal{N}(0, 1/n_{l-1})` (LeCun scaling, which keeps the variance of
     :math:`z^l` of order one), :math:`\mathbf{b}^l = 0`.
     """
+    validate.key("key", key)
     sizes = list(sizes)
-    if len(sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in sizes):
+    if len(sizes) < 2 or any(not validate.is_integer(n) or n < 1 for n in sizes):
         raise ValueError(f"sizes={sizes!r}; expected at least two positive integers [n_0, ..., n_L]")
     keys = jax.random.split(key, len(sizes) - 1)
     return [
@@ -137,6 +144,8 @@ def forward(params: Params, x: jax.Array, activation: str = "sigmoid"):
     back-propagation.  Hidden layers use ``activation``; the output layer is left linear, the cost
     applies its own output function (identity for MSE, softmax for cross-entropy).
     """
+    validate.choice("activation", activation, list(ACTIVATIONS))
+    check_params(params, x)
     sigma, _ = ACTIVATIONS[activation]
     a, zs, activations = x, [], [x]
     for l, layer in enumerate(params, start=1):
@@ -150,6 +159,7 @@ def forward(params: Params, x: jax.Array, activation: str = "sigmoid"):
 
 def cost(params: Params, x: jax.Array, y: jax.Array, activation: str = "sigmoid", kind: str = "mse"):
     """The cost of the network on a batch: ``mse`` (y ``(n, n_L)``) or ``cross_entropy`` (labels ``(n,)``)."""
+    validate.choice("kind", kind, ("mse", "cross_entropy"))
     out, _, _ = forward(params, x, activation)
     return mse(out, y) if kind == "mse" else cross_entropy(out, y)
 
@@ -169,8 +179,8 @@ def backprop(params: Params, x: jax.Array, y: jax.Array, activation: str = "sigm
     each summed over the batch.  Returns a list of ``{"W", "b"}`` gradients shaped like ``params``.
     """
     check_params(params, x)
-    if kind not in ("mse", "cross_entropy"):
-        raise ValueError(f"kind={kind!r}; expected 'mse' or 'cross_entropy'")
+    validate.choice("kind", kind, ("mse", "cross_entropy"))
+    validate.choice("activation", activation, list(ACTIVATIONS))
     n = x.shape[0]
     out, zs, activations = forward(params, x, activation)
     if kind == "mse":
@@ -190,13 +200,10 @@ def backprop(params: Params, x: jax.Array, y: jax.Array, activation: str = "sigm
 
 
 def _check_labels(labels: jax.Array, n: int, n_classes: int) -> None:
-    if labels.shape != (n,):
-        raise ValueError(f"labels have shape {labels.shape}; expected ({n},) to match the batch")
-    if not jnp.issubdtype(labels.dtype, jnp.integer):
-        raise ValueError(f"labels have dtype {labels.dtype}; expected integers")
-    try:
-        low, high = int(jnp.min(labels)), int(jnp.max(labels))
-    except jax.errors.ConcretizationTypeError:  # under jit the values are unknown; shapes were checked
-        return
-    if low < 0 or high >= n_classes:
-        raise ValueError(f"labels span [{low}, {high}]; expected values in [0, {n_classes - 1}]")
+    validate.array("labels", labels, (n,), kind="integer")
+    validate.integers_in("labels", labels, 0, n_classes - 1)  # a label >= K would give NaN, not an error
+
+
+def _check_logits_labels(logits, labels) -> None:
+    validate.array("logits", logits, ndim=2)
+    _check_labels(labels, logits.shape[0], logits.shape[1])

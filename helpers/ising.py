@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from helpers import validate
 from helpers.rng import hashed_bits, probability_to_threshold
 from helpers.validate import lattice_size, positive_int, temperatures_array
 
@@ -48,17 +49,20 @@ def energy(spins: jax.Array) -> jax.Array:
 
     Each of the 2N periodic bonds is counted once (for L = 2 a pair of sites shares two bonds).
     """
+    _check_lattice(spins)
     s = spins.astype(jnp.float32)
     return -jnp.sum(s * (jnp.roll(s, -1, axis=-1) + jnp.roll(s, -1, axis=-2)), axis=(-2, -1))
 
 
 def magnetization(spins: jax.Array) -> jax.Array:
     r"""Magnetisation per spin :math:`m = \frac{1}{N} \sum_i s_i`; ``(..., L, L) -> (...)``."""
+    _check_lattice(spins)
     return jnp.mean(spins.astype(jnp.float32), axis=(-2, -1))
 
 
 def to_binary(spins: jax.Array) -> jax.Array:
     r"""Spins :math:`s \in \{-1, +1\}` as binary units :math:`x = (s + 1)/2 \in \{0, 1\}`, float32."""
+    validate.spins("spins", spins)
     return (jnp.asarray(spins, jnp.float32) + 1.0) / 2.0
 
 
@@ -66,6 +70,7 @@ def to_spins(x: jax.Array, threshold: float = 0.5) -> jax.Array:
     r"""Spins from real values: :math:`s = +1` where :math:`x \ge` ``threshold``, else :math:`-1`; int8, same
     shape.  The default 1/2 inverts :func:`to_binary`; use 0 for values centred on zero (a diffusion
     model's continuous samples)."""
+    validate.number(threshold=threshold)
     return jnp.where(jnp.asarray(x) >= threshold, 1, -1).astype(jnp.int8)
 
 
@@ -199,7 +204,7 @@ def metropolis_sweeps(
     spins ``(C, L, L)`` int8 with L even; temperatures ``(C,)`` (one per chain) or a scalar.
     Returns the new spins, same shape.  One sweep proposes one flip per site.
     """
-    spins, temps = _check_chains(spins, temperatures)
+    spins, temps = _check_chains(spins, temperatures, key)
     positive_int(n_sweeps=n_sweeps)
     return _metropolis_run(key, spins, temps, n_sweeps)
 
@@ -264,7 +269,7 @@ def wolff_update(key: jax.Array, spins: jax.Array, temperatures) -> tuple[jax.Ar
     spins ``(C, L, L)`` int8; temperatures ``(C,)`` or scalar.  Returns the new spins and the
     cluster sizes ``(C,)``.
     """
-    spins, temps = _check_chains(spins, temperatures)
+    spins, temps = _check_chains(spins, temperatures, key)
     return _wolff_jit(key, spins, temps)
 
 
@@ -300,7 +305,7 @@ def run_chains(
     then a global flip s -> -s with probability 1/2 (exact, since E(-s) = E(s)).
     Returns (spins ``(C, L, L)``, energy per spin ``(n_steps, C)``, |m| ``(n_steps, C)``).
     """
-    spins, temps = _check_chains(spins, temperatures)
+    spins, temps = _check_chains(spins, temperatures, key)
     positive_int(n_steps=n_steps)
     spins, (e, m) = _run_chains(key, spins, temps, n_steps, bool(wolff))
     return spins, e, m
@@ -323,13 +328,14 @@ def thinned_samples(
     Returns ``(n_samples, C, L, L)`` int8: with ``thin`` at least the autocorrelation time, nearly
     independent equilibrium samples (see :func:`helpers.ising_data.sample_configurations`).
     """
-    spins, temps = _check_chains(spins, temperatures)
+    spins, temps = _check_chains(spins, temperatures, key)
     positive_int(n_samples=n_samples, thin=thin)
     return _thinned(key, spins, temps, n_samples, thin, bool(wolff))
 
 
 def random_spins(key: jax.Array, n_chains: int, L: int) -> jax.Array:
     """Independent uniformly random (infinite-temperature) configurations ``(n_chains, L, L)`` int8."""
+    validate.key("key", key)
     lattice_size(L, even=False)
     positive_int(n_chains=n_chains)
     return jax.random.rademacher(key, (n_chains, L, L), dtype=jnp.int8)
@@ -338,11 +344,22 @@ def random_spins(key: jax.Array, n_chains: int, L: int) -> jax.Array:
 # --------------------------------------------------------------------------------------------
 # Argument checks
 # --------------------------------------------------------------------------------------------
-def _check_chains(spins, temperatures) -> tuple[jax.Array, jax.Array]:
+def _check_lattice(spins) -> None:
+    """Spins ``(..., L, L)`` of -1 and +1 (0/1 units or reals would give a wrong energy silently)."""
+    validate.array("spins", spins, min_ndim=2)
+    if spins.shape[-1] != spins.shape[-2]:
+        raise ValueError(f"spins has shape {spins.shape}; expected square lattices (..., L, L)")
+    validate.spins("spins", spins)
+
+
+def _check_chains(spins, temperatures, key=None) -> tuple[jax.Array, jax.Array]:
+    if key is not None:
+        validate.key("key", key)
     spins = jnp.asarray(spins)
     if spins.ndim != 3 or spins.shape[1] != spins.shape[2]:
         raise ValueError(f"spins has shape {spins.shape}; expected (n_chains, L, L)")
     lattice_size(int(spins.shape[-1]), even=True)
+    validate.spins("spins", spins)
     temps = temperatures_array(temperatures)
     if temps.size == 1:
         temps = np.full(spins.shape[0], temps[0])

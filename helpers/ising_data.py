@@ -17,8 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import data, ising
-from helpers.cache import save_arrays
+from helpers import data, ising, validate
+from helpers.cache import load as cache_load
+from helpers.cache import store
 from helpers.validate import lattice_size, positive_int, temperatures_array
 
 SAMPLER_VERSION = 1  # part of the cache key: bump when the sampler's output changes
@@ -32,9 +33,11 @@ def integrated_autocorrelation_time(series, window_factor: float = 5.0) -> float
     c = ``window_factor``).  n_steps / tau is the effective number of independent samples per
     chain, so keeping every ceil(tau)-th configuration gives nearly independent samples.
     """
-    x = np.asarray(series, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] < 4:
-        raise ValueError(f"series has shape {x.shape}; expected (n_steps >= 4, n_chains)")
+    x = np.asarray(validate.array("series", series, kind="number"), dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 4 or x.shape[1] < 1:
+        raise ValueError(f"series has shape {x.shape}; expected (n_steps >= 4, n_chains >= 1)")
+    validate.finite("series", x)
+    validate.positive_number(window_factor=window_factor)
     n = x.shape[0]
     x = x - x.mean(axis=0)
     spectrum = np.fft.rfft(x, n=2 * n, axis=0)
@@ -57,12 +60,18 @@ def symmetry_augment(key: jax.Array, spins: jax.Array) -> jax.Array:
     :math:`|m|` unchanged, so they preserve the Boltzmann weight and any phase label: a free way
     to show a network that the physics is translation- and :math:`\mathbb{Z}_2`-invariant.
     """
-    if spins.ndim != 3:
-        raise ValueError(f"spins has shape {spins.shape}; expected (n, L, L)")
+    _check_configurations(key, spins)
     k_row, k_col, k_flip = jax.random.split(key, 3)
     spins = jnp.roll(spins, jax.random.randint(k_row, (), 0, spins.shape[1]), axis=1)
     spins = jnp.roll(spins, jax.random.randint(k_col, (), 0, spins.shape[2]), axis=2)
     return spins * jax.random.rademacher(k_flip, (spins.shape[0], 1, 1), dtype=spins.dtype)
+
+
+def _check_configurations(key, spins) -> None:
+    validate.key("key", key)
+    if np.ndim(spins) != 3:
+        raise ValueError(f"spins has shape {np.shape(spins)}; expected (n, L, L)")
+    validate.spins("spins", spins)
 
 
 def crossing_temperature(temperatures, values, level: float = 0.5) -> float:
@@ -70,8 +79,10 @@ def crossing_temperature(temperatures, values, level: float = 0.5) -> float:
 
     temperatures ``(n_T,)`` increasing; values ``(n_T,)``, e.g. a classifier's mean P(ordered).
     """
-    t = np.asarray(temperatures, dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
+    t = np.asarray(validate.array("temperatures", temperatures, kind="number"), dtype=np.float64)
+    v = np.asarray(validate.array("values", values, kind="number"), dtype=np.float64)
+    validate.finite("values", v)
+    validate.number(level=level)
     if t.shape != v.shape or t.ndim != 1 or np.any(np.diff(t) <= 0):
         raise ValueError(f"temperatures {t.shape} and values {v.shape}: expected equal 1-D, increasing T")
     above = v >= level
@@ -99,6 +110,8 @@ def phase_configurations(L: int, seed: int = 2024) -> tuple[np.ndarray, np.ndarr
     classification, PCA and autoencoders, the VAE) share these, so the cache computed by one serves all.
     Returns ``spins (10400, L, L)`` int8, ``temps (10400,)`` and ``info`` as ``sample_configurations``.
     """
+    validate.nonnegative_int(seed=seed)
+    lattice_size(L, even=True)
     key = jax.random.fold_in(jax.random.key(seed), L)
     return sample_configurations(key, L, PHASE_TEMPERATURES, 400, chains_per_T=32, pilot_steps=60)
 
@@ -131,6 +144,7 @@ def sample_configurations(
     steps, whether Wolff was used).  Results are cached in ``cache_dir()`` under a name made
     from every argument and the key, so a second call with the same arguments loads them.
     """
+    validate.key("key", key)
     lattice_size(L, even=True)
     temps = temperatures_array(temperatures)
     positive_int(n_per_T=n_per_T, pilot_steps=pilot_steps)
@@ -144,9 +158,21 @@ def sample_configurations(
     }
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
     path = data.cache_dir() / "ising" / f"ising_L{L}_{digest}.npz"
-    if cache and path.exists():
-        with np.load(path) as stored:
-            return stored["spins"], stored["temps"], json.loads(str(stored["info"]))
+    expected = {"spins": (len(temps) * n_per_T, L, L), "temps": (len(temps) * n_per_T,)}
+
+    def check(stored):
+        for name, shape in expected.items():
+            if name not in stored or stored[name].shape != shape:
+                raise ValueError(f"{name} missing or of the wrong shape, expected {shape}")
+        if stored["spins"].dtype != np.int8 or not np.all(np.abs(stored["spins"]) == 1):
+            raise ValueError("spins are not int8 values of -1 and +1")
+        if not np.array_equal(stored["temps"], np.repeat(temps, n_per_T).astype(np.float32)):
+            raise ValueError("temps do not match the temperatures asked for")
+        json.loads(str(stored["info"]))
+
+    stored = cache_load(path, params, check) if cache else None
+    if stored is not None:
+        return stored["spins"], stored["temps"], json.loads(str(stored["info"]))
 
     out_spins = np.empty((len(temps), n_per_T, L, L), np.int8)
     info = {"temperature": temps.tolist(), "tau": [0.0] * len(temps), "thinning_steps": [0] * len(temps),
@@ -167,7 +193,7 @@ def sample_configurations(
     out_spins = out_spins.reshape(-1, L, L)
     out_temps = np.repeat(temps, n_per_T).astype(np.float32)
     if cache:
-        save_arrays(path, spins=out_spins, temps=out_temps, info=json.dumps(info))
+        store(path, params, spins=out_spins, temps=out_temps, info=json.dumps(info))
     return out_spins, out_temps, info
 
 

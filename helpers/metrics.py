@@ -12,8 +12,9 @@ import numpy as np
 import optax
 from flax import nnx
 
-from helpers import data, nets, train
-from helpers.cache import save_arrays
+from helpers import data, nets, train, validate
+from helpers.cache import load as cache_load
+from helpers.cache import store
 
 
 def _check_samples(x, y):
@@ -22,6 +23,8 @@ def _check_samples(x, y):
         raise ValueError(f"x {x.shape} and y {y.shape}: expected (n, d) and (m, d) with the same d")
     if x.shape[0] < 2 or y.shape[0] < 2:
         raise ValueError(f"x {x.shape} and y {y.shape}: expected at least 2 samples each")
+    validate.finite("x", x)
+    validate.finite("y", y)
     return x, y
 
 
@@ -38,6 +41,8 @@ def sliced_wasserstein(key: jax.Array, x, y, n_projections: int = 256, n_quantil
     The quantiles (linearly interpolated between order statistics, NumPy's default) are taken in
     NumPy float64 from one sort per projection: on a CPU that is some ten times faster than XLA's sort.
     """
+    validate.key("key", key)
+    validate.positive_int(n_projections=n_projections, n_quantiles=n_quantiles)
     x, y = _check_samples(x, y)
     directions = np.asarray(jax.random.normal(key, (x.shape[1], n_projections)), np.float64)
     directions /= np.linalg.norm(directions, axis=0, keepdims=True)
@@ -65,8 +70,7 @@ def mmd(x, y, bandwidth: float) -> jax.Array:
     negative when p = q); h = ``bandwidth``.
     """
     x, y = _check_samples(x, y)
-    if not bandwidth > 0:
-        raise ValueError(f"bandwidth={bandwidth!r}; expected a positive number")
+    validate.positive_number(bandwidth=bandwidth)
 
     def gram(a, b):
         sq = jnp.sum(a**2, 1)[:, None] + jnp.sum(b**2, 1)[None, :] - 2.0 * a @ b.T
@@ -92,6 +96,8 @@ def auroc(positive_scores, negative_scores) -> jax.Array:
         raise ValueError(
             f"got {pos.size} positive and {neg.size} negative scores; expected at least one of each"
         )
+    validate.finite("positive_scores", pos)  # a NaN sorts last and would count as the best score
+    validate.finite("negative_scores", neg)
     sorted_neg = jnp.sort(neg)
     below = jnp.searchsorted(sorted_neg, pos, side="left")  # negatives strictly below each positive
     at_or_below = jnp.searchsorted(sorted_neg, pos, side="right")
@@ -112,7 +118,7 @@ def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
     ``real (n, d)``, ``fake (m, d)`` -> ``(precision, recall)``.
     """
     real, fake = (np.asarray(a, np.float64) for a in _check_samples(real, fake))
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < min(len(real), len(fake)):
+    if not validate.is_integer(k) or not 1 <= k < min(len(real), len(fake)):
         raise ValueError(f"k={k!r}; expected an integer in [1, {min(len(real), len(fake)) - 1}]")
 
     def distances(a, b):  # (n, m) Euclidean distances
@@ -140,7 +146,9 @@ def gaussian_frechet_distance(mu1, cov1, mu2, cov2) -> float:
               - 2\left(\Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2}\right)^{1/2}\right).
 
     The matrix square roots come from symmetric eigendecompositions in float64 (tiny negative
-    eigenvalues from round-off are set to zero).  ``mu (d,)``, ``cov (d, d)`` -> float.
+    eigenvalues from round-off are set to zero; a covariance that is not symmetric positive
+    semi-definite is refused, since the formula would return a meaningless, possibly negative,
+    number).  ``mu (d,)``, ``cov (d, d)`` -> float >= 0.
     """
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     cov1, cov2 = np.atleast_2d(np.asarray(cov1, np.float64)), np.atleast_2d(np.asarray(cov2, np.float64))
@@ -149,13 +157,29 @@ def gaussian_frechet_distance(mu1, cov1, mu2, cov2) -> float:
         raise ValueError(f"mu1 {mu1.shape}, cov1 {cov1.shape}, mu2 {mu2.shape}, cov2 {cov2.shape}; "
                          "expected (d,), (d, d), (d,), (d, d)")
 
+    _check_covariance(cov1=cov1, cov2=cov2)
+
     def sqrtm(a):
         values, vectors = np.linalg.eigh((a + a.T) / 2)
         return (vectors * np.sqrt(np.maximum(values, 0.0))) @ vectors.T
 
     root1 = sqrtm(cov1)
     cross = np.trace(sqrtm(root1 @ cov2 @ root1))
-    return float(np.sum((mu1 - mu2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2 * cross)
+    # Round-off can leave a distance between equal Gaussians a hair below zero.
+    return max(0.0, float(np.sum((mu1 - mu2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2 * cross))
+
+
+def _check_covariance(**matrices) -> None:
+    for name, cov in matrices.items():
+        validate.finite(name, cov)
+        scale, asymmetry = max(np.abs(cov).max(), 1e-300), np.abs(cov - cov.T).max()
+        if asymmetry > 1e-6 * scale:
+            raise ValueError(f"{name} is not symmetric (largest |C - C^T| = {asymmetry:.3g}); "
+                             "expected a covariance matrix")
+        smallest = np.linalg.eigvalsh((cov + cov.T) / 2).min()
+        if smallest < -1e-8 * scale * cov.shape[0]:
+            raise ValueError(f"{name} has a negative eigenvalue {smallest:.3g}; expected a positive "
+                             "semi-definite covariance matrix")
 
 
 def frechet_distance(x, y) -> float:
@@ -177,15 +201,30 @@ def digit_classifier(size: int = 14, epochs: int = 8, seed: int = 0) -> nets.MLP
     ``classifier.accuracy``.  (An MLP rather than a convolutional network because it trains in
     seconds on a laptop CPU.)
     """
+    validate.choice("size", size, (14, 28))
+    validate.positive_int(epochs=epochs)
+    validate.nonnegative_int(seed=seed)
     path = data.cache_dir() / "classifiers" / f"mnist{size}_mlp_v2_e{epochs}_s{seed}.npz"
+    params = {"size": size, "epochs": epochs, "seed": seed, "version": 2}
     model = nets.MLP([size * size, 512, 128, 10], "relu", rngs=nnx.Rngs(seed))
     graphdef, state = nnx.split(model)
     leaves, treedef = jax.tree.flatten(state)
-    if path.exists():
-        with np.load(path) as stored:
-            model = nnx.merge(graphdef, jax.tree.unflatten(treedef, [jnp.asarray(stored[f"leaf{i}"])
-                                                                     for i in range(len(leaves))]))
-            model.accuracy = float(stored["accuracy"])
+
+    def check(stored):  # the weights the network expects, finite, and a test accuracy that is one
+        for i, leaf in enumerate(leaves):
+            value = stored.get(f"leaf{i}")
+            if value is None or value.shape != leaf.shape or value.dtype != leaf.dtype:
+                raise ValueError(f"leaf{i} missing or not {leaf.dtype}{list(leaf.shape)}")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"leaf{i} has non-finite weights")
+        if "accuracy" not in stored or not 0 <= float(stored["accuracy"]) <= 1:
+            raise ValueError("accuracy missing or outside [0, 1]")
+
+    stored = cache_load(path, params, check)
+    if stored is not None:
+        model = nnx.merge(graphdef, jax.tree.unflatten(treedef, [jnp.asarray(stored[f"leaf{i}"])
+                                                                 for i in range(len(leaves))]))
+        model.accuracy = float(stored["accuracy"])
         return model
 
     def images(split):
@@ -199,7 +238,7 @@ def digit_classifier(size: int = 14, epochs: int = 8, seed: int = 0) -> nets.MLP
     predicted = np.asarray(jnp.argmax(model(jnp.asarray(images("test"))), 1))
     model.accuracy = float(np.mean(predicted == data.load_mnist("test")[1]))
     arrays = {f"leaf{i}": np.asarray(v) for i, v in enumerate(jax.tree.leaves(nnx.state(model)))}
-    save_arrays(path, accuracy=model.accuracy, **arrays)
+    store(path, params, accuracy=model.accuracy, **arrays)
     return model
 
 

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from helpers import validate
 from helpers.ffnn import ACTIVATIONS
 
 
@@ -31,7 +32,7 @@ class MLP(nnx.Module):
 
     def __init__(self, sizes: Sequence[int], activation: str | Callable = "relu", *, rngs: nnx.Rngs):
         sizes = list(sizes)
-        if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
+        if len(sizes) < 2 or any(not validate.is_integer(n) or n < 1 for n in sizes):
             raise ValueError(f"sizes={sizes!r}; expected at least two positive integers")
         if not callable(activation) and activation not in ACTIVATIONS:
             names = sorted(ACTIVATIONS)
@@ -84,8 +85,9 @@ def time_embedding(t: jax.Array, dim: int, max_period: float = 10_000.0) -> jax.
 
     ``t (n,)`` -> ``(n, dim)``; ``dim`` must be even.
     """
-    if not isinstance(dim, int) or dim < 2 or dim % 2:
+    if not validate.is_integer(dim) or dim < 2 or dim % 2:
         raise ValueError(f"dim={dim!r}; expected an even integer >= 2")
+    validate.positive_number(max_period=max_period)
     half = dim // 2
     freqs = jnp.exp(-math.log(max_period) * jnp.arange(half) / half)
     angles = jnp.asarray(t, jnp.float32)[:, None] * freqs[None, :]
@@ -134,6 +136,8 @@ def periodic_neighbourhood(h: jax.Array, L: int) -> jax.Array:
     ``jnp.roll(grid, (dy, dx), axis=(1, 2))``; a dense layer applied to the result is a periodic 3x3
     convolution.  The neighbours are gathered with an index table (faster on a CPU than nine rolls).
     """
+    validate.lattice_size(L)
+    validate.array("h", h, (None, L * L, None))
     rows, cols = np.divmod(np.arange(L * L), L)
     offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
     table = np.stack([((rows - dy) % L) * L + (cols - dx) % L for dy, dx in offsets], axis=1)  # (L*L, 9)

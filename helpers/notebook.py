@@ -19,6 +19,8 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
+from helpers import validate
+
 _LIBC = None
 if sys.platform.startswith("linux"):
     try:
@@ -41,6 +43,7 @@ def setup(seed: int) -> tuple[float, jax.Array]:
     import flax
     import optax
 
+    validate.nonnegative_int(seed=seed)
     plt.rcParams.update(
         {"figure.dpi": 100, "figure.figsize": (9, 3.2), "axes.grid": True, "grid.alpha": 0.3}
     )
@@ -81,17 +84,28 @@ def show(function) -> None:
     """Display a helper's source code, highlighted, next to the equation it implements."""
     from IPython.display import Code, display
 
-    display(Code(inspect.getsource(function), language="python"))
+    try:
+        source = inspect.getsource(function)
+    except (TypeError, OSError):
+        raise TypeError(f"function={function!r}; expected a function or class defined in Python") from None
+    display(Code(source, language="python"))
 
 
 def image_grid(rows, size: int = 28) -> np.ndarray:
     """Rows of images as one picture: each row, ``(n, size * size)`` or ``(n, size, size)``, becomes a
     strip of its n images side by side, strips stacked top to bottom; values clipped to [0, 1].
     Returns ``(len(rows) * size, n * size)``."""
+    validate.positive_int(size=size)
     strips = []
-    for row in rows:
-        images = np.clip(np.asarray(row, np.float32).reshape(-1, size, size), 0.0, 1.0)
+    for i, row in enumerate(rows):
+        row = np.asarray(row, np.float32)
+        if row.size == 0 or row.size % (size * size):
+            raise ValueError(f"rows[{i}] has shape {row.shape}; expected (n, {size * size}) "
+                             f"or (n, {size}, {size})")
+        images = np.clip(row.reshape(-1, size, size), 0.0, 1.0)
         strips.append(np.concatenate(list(images), axis=1))
+    if not strips:
+        raise ValueError("rows is empty; expected at least one row of images")
     if len({strip.shape for strip in strips}) != 1:
         counts = [strip.shape[1] // size for strip in strips]
         raise ValueError(f"rows hold {counts} images; expected the same number in each")
@@ -123,6 +137,7 @@ def finish(start: float) -> tuple[float, float]:
     Also names the cell (by execution count) after which the peak was first reached, to show
     where to look when a notebook outgrows its memory budget.
     """
+    validate.number(start=start)
     total = time.perf_counter() - start
     print(f"total run time {total:.0f} s, {peak_report()}")
     return total, peak_memory_gb()

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from helpers import train
+from helpers import train, validate
 
 LearningRate = float | Callable[[jax.Array], jax.Array]
 
@@ -28,13 +28,20 @@ class OptimState(NamedTuple):
     second: optax.Updates  # accumulated or averaged squared gradients (zeros when unused)
 
 
-def _check_rate(learning_rate: LearningRate) -> None:
-    if not callable(learning_rate) and not learning_rate > 0:
-        raise ValueError(f"learning_rate={learning_rate!r}; expected a positive number or a schedule")
+def _check_rate(learning_rate: LearningRate, eps: float | None = None) -> None:
+    if not callable(learning_rate):
+        try:
+            validate.positive_number(learning_rate=learning_rate)
+        except ValueError:
+            raise ValueError(f"learning_rate={learning_rate!r}; expected a positive number or a schedule "
+                             f"(a function of the step count)") from None
+    if eps is not None:
+        validate.positive_number(eps=eps)
 
 
 def _check_decay(name: str, value: float) -> None:
-    if not 0.0 <= value < 1.0:
+    validate.fraction(**{name: value})
+    if value == 1:
         raise ValueError(f"{name}={value!r}; expected a value in [0, 1)")
 
 
@@ -100,9 +107,8 @@ def adagrad(
     .. math:: G_t = G_{t-1} + g_t^2, \quad G_0 = \text{initial\_accumulator}, \qquad
               \theta_{t+1} = \theta_t - \eta_t \frac{g_t}{\sqrt{G_t + \epsilon}}.
     """
-    _check_rate(learning_rate)
-    if initial_accumulator < 0:
-        raise ValueError(f"initial_accumulator={initial_accumulator!r}; expected >= 0")
+    _check_rate(learning_rate, eps)
+    validate.nonnegative_number(initial_accumulator=initial_accumulator)
 
     def rule(g, m, G, t):
         G = G + g**2
@@ -119,7 +125,7 @@ def rmsprop(
     .. math:: s_t = \rho s_{t-1} + (1 - \rho) g_t^2, \qquad
               \theta_{t+1} = \theta_t - \eta_t \frac{g_t}{\sqrt{s_t + \epsilon}}.
     """
-    _check_rate(learning_rate)
+    _check_rate(learning_rate, eps)
     _check_decay("decay", decay)
 
     def rule(g, m, s, t):
@@ -141,7 +147,7 @@ def adam(
 
     with t counted from 1 in the bias corrections.
     """
-    _check_rate(learning_rate)
+    _check_rate(learning_rate, eps)
     _check_decay("b1", b1)
     _check_decay("b2", b2)
 
@@ -158,8 +164,7 @@ def adam(
 
 def inverse_time_decay(initial: float, decay_steps: float) -> Callable[[jax.Array], jax.Array]:
     r"""Learning-rate schedule :math:`\eta_t = \eta_0 / (1 + t / \tau)`."""
-    if not initial > 0 or not decay_steps > 0:
-        raise ValueError(f"initial={initial!r}, decay_steps={decay_steps!r}; expected positive numbers")
+    validate.positive_number(initial=initial, decay_steps=decay_steps)
     return lambda t: initial / (1.0 + t / decay_steps)
 
 
@@ -172,8 +177,10 @@ def trajectory(
     r"""The path :math:`\theta_0, \theta_1, \dots, \theta_n` of ``n_steps`` full-gradient steps on
     ``loss(theta)``, ``(n_steps + 1, *theta0.shape)``: a full-batch run of :func:`helpers.train.fit`,
     so the whole path is one compiled program."""
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
-        raise ValueError(f"n_steps={n_steps!r}; expected a positive integer")
+    validate.optimizer("optimizer", optimizer)
+    validate.callable_("loss", loss)
+    validate.array("theta0", theta0, kind="float")
+    validate.positive_int(n_steps=n_steps)
     step = train.gradient_step(lambda theta, batch, key: (loss(theta), {"theta": theta}), optimizer)
     carry = train.init(theta0, optimizer)
     (theta, _), history = train.fit(step, carry, key=jax.random.key(0), epochs=n_steps)

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from helpers import validate
 from helpers.validate import positive_int
 
 
@@ -43,8 +44,9 @@ def _check_data(x, k: int | None) -> int:
     shape = np.shape(x)
     if len(shape) != 2 or shape[0] < 2 or shape[1] < 1:
         raise ValueError(f"x has shape {shape}; expected 2-D data (n_samples >= 2, n_features)")
+    validate.finite("x", x)
     k = min(shape) if k is None else k
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= min(shape):
+    if not validate.is_integer(k) or not 1 <= k <= min(shape):
         raise ValueError(f"k={k!r}; expected an integer from 1 to min(n_samples, n_features) = {min(shape)}")
     return int(k)
 
@@ -108,8 +110,10 @@ def randomized(key: jax.Array, x: jax.Array, k: int, oversample: int = 10, power
     basis Q of the range of :math:`(X_c X_c^T)^q X_c \Omega`; the thin SVD of the small matrix
     :math:`Q^T X_c` gives the components.  Accurate when :math:`\lambda_k` stands clear of
     :math:`\lambda_{k+p+1}`; each power iteration raises that separation to a higher power."""
+    validate.key("key", key)
     _check_data(x, k)
-    positive_int(oversample=oversample, power_iterations=power_iterations + 1)
+    positive_int(oversample=oversample)
+    validate.nonnegative_int(power_iterations=power_iterations)
     n = x.shape[0]
     mean = x.mean(0)
     xc = x - mean
@@ -136,10 +140,14 @@ def fit(x, k: int | None = None, method: str = "covariance") -> PCA:
     raise ValueError(f"method={method!r}; expected 'covariance', 'svd' or 'gram'")
 
 
-def _check_k(model: PCA, k: int | None) -> int:
-    n_components = model.components.shape[0]
+def _check_k(model: PCA, k: int | None, x=None, x_name: str = "x") -> int:
+    if not isinstance(model, PCA):
+        raise TypeError(f"model is a {type(model).__name__}; expected a PCA from pca.fit")
+    n_components, d = model.components.shape
+    if x is not None and (np.ndim(x) != 2 or np.shape(x)[1] != d):
+        raise ValueError(f"{x_name} has shape {np.shape(x)}; expected (n, {d})")
     k = n_components if k is None else k
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= n_components:
+    if not validate.is_integer(k) or not 1 <= k <= n_components:
         raise ValueError(f"k={k!r}; expected an integer from 1 to the {n_components} fitted components")
     return int(k)
 
@@ -147,12 +155,14 @@ def _check_k(model: PCA, k: int | None) -> int:
 def project(model: PCA, x, k: int | None = None) -> jax.Array:
     r"""Codes :math:`\mathbf{h} = W_k(\mathbf{x} - \boldsymbol\mu)`: ``x (n, d)`` -> ``(n, k)``, with
     :math:`W_k` the first ``k`` components as rows (all fitted ones if ``k`` is None)."""
-    k = _check_k(model, k)
+    k = _check_k(model, k, x)
     return (jnp.asarray(x) - model.mean) @ model.components[:k].T
 
 
 def reconstruct(model: PCA, codes) -> jax.Array:
     r""":math:`\hat{\mathbf{x}} = \boldsymbol\mu + W_k^T \mathbf{h}`: codes ``(n, k)`` -> ``(n, d)``."""
+    if np.ndim(codes) != 2:
+        raise ValueError(f"codes has shape {np.shape(codes)}; expected (n, k)")
     k = _check_k(model, np.shape(codes)[-1])
     return jnp.asarray(codes) @ model.components[:k] + model.mean
 
@@ -161,6 +171,7 @@ def squared_error(model: PCA, x, k: int | None = None) -> jax.Array:
     r"""Per-example reconstruction error :math:`\|\mathbf{x} - \hat{\mathbf{x}}_k\|^2` with ``k``
     components: ``(n, d)`` -> ``(n,)``.  On the data PCA was fitted to, its mean is
     :math:`\sum_{j > k} \lambda_j`."""
+    _check_k(model, k, x)
     x = jnp.asarray(x)
     return jnp.sum((x - reconstruct(model, project(model, x, k))) ** 2, axis=-1)
 

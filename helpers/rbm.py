@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from helpers import rng
+from helpers import rng, validate
 from helpers.validate import positive_int
 
 Params = dict[str, jax.Array]
@@ -42,19 +42,41 @@ def init_params(key: jax.Array, n_visible: int, n_hidden: int, data_mean=None, s
     """Small random weights ``N(0, scale^2)``, zero hidden biases, and visible biases
     :math:`a_i = \\log(p_i / (1 - p_i))` from the data's mean ``p`` when given (Hinton's practical
     guide: the RBM then starts as the independent-pixel model of the data), else zero."""
+    validate.key("key", key)
     positive_int(n_visible=n_visible, n_hidden=n_hidden)
+    validate.positive_number(scale=scale)
     a = jnp.zeros(n_visible)
     if data_mean is not None:
+        validate.array("data_mean", data_mean, (n_visible,))
+        validate.values_in("data_mean", data_mean, 0.0, 1.0, "pixel means in [0, 1]")
         p = jnp.clip(jnp.asarray(data_mean, jnp.float32), 1e-3, 1 - 1e-3)
         a = jnp.log(p) - jnp.log1p(-p)
     return {"a": a, "b": jnp.zeros(n_hidden), "W": scale * jax.random.normal(key, (n_visible, n_hidden))}
 
 
+def check_params(params: Params) -> None:
+    """Raise ``ValueError`` unless ``params`` is a dict of ``a (n_v,)``, ``b (n_h,)`` and ``W (n_v, n_h)``."""
+    if not isinstance(params, dict) or not {"a", "b", "W"} <= set(params):
+        found = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"params is {found}; expected a dict with 'a' (n_v,), 'b' (n_h,) and "
+                         "'W' (n_v, n_h), as init_params makes")
+    W = validate.array("params['W']", params["W"], ndim=2)
+    validate.array("params['a']", params["a"], (W.shape[0],))
+    validate.array("params['b']", params["b"], (W.shape[1],))
+
+
 def _check_x(params: Params, x: jax.Array) -> jax.Array:
-    x = jnp.asarray(x)
+    check_params(params)
+    x = x if isinstance(x, jax.core.Tracer) else jnp.asarray(x)
     if x.ndim != 2 or x.shape[1] != params["a"].shape[0]:
         raise ValueError(f"x has shape {x.shape}; expected (n, {params['a'].shape[0]}) visible units")
     return x
+
+
+def _check_h(params: Params, h: jax.Array) -> None:
+    check_params(params)
+    if np.ndim(h) != 2 or np.shape(h)[1] != params["b"].shape[0]:
+        raise ValueError(f"h has shape {np.shape(h)}; expected (n, {params['b'].shape[0]}) hidden units")
 
 
 def _check_sigma(sigma):
@@ -63,7 +85,7 @@ def _check_sigma(sigma):
     if isinstance(sigma, jax.core.Tracer):  # inside a compiled step: checked when the step was built
         return sigma
     values = np.asarray(sigma, np.float32)  # NumPy, so the check is not staged into a jit trace
-    if not np.all(values > 0):
+    if values.ndim > 1 or not np.all(np.isfinite(values) & (values > 0)):
         raise ValueError(f"sigma={values!r}; expected positive standard deviations")
     return jnp.asarray(values)
 
@@ -87,6 +109,7 @@ def hidden_input(params: Params, x: jax.Array, sigma=None) -> jax.Array:
 
     :math:`b_j + \sum_i x_i w_{ij}` (binary) or :math:`b_j + \sum_i x_i w_{ij}/\sigma_i^2` (Gaussian).
     """
+    x = _check_x(params, x)
     x = x if sigma is None else x / sigma**2
     return params["b"] + x @ params["W"]
 
@@ -130,17 +153,20 @@ def visible_mean(params: Params, h: jax.Array, sigma=None) -> jax.Array:
     Binary: :math:`p(x_i = 1 | \mathbf{h}) = \mathrm{sigmoid}(a_i + \sum_j w_{ij} h_j)`; Gaussian: the
     mean of :math:`p(x_i | \mathbf{h}) = \mathcal{N}(a_i + \sum_j w_{ij} h_j, \sigma_i^2)`.
     """
+    _check_h(params, h)
     z = params["a"] + h @ params["W"].T
     return z if sigma is not None else jax.nn.sigmoid(z)
 
 
 def sample_hidden(key: jax.Array, params: Params, x: jax.Array, sigma=None) -> jax.Array:
     """Draw ``h ~ p(h | x)``: ``(n, n_v)`` -> ``(n, n_h)`` in {0, 1}."""
+    validate.key("key", key)
     return rng.bernoulli(key, hidden_probabilities(params, x, sigma))
 
 
 def sample_visible(key: jax.Array, params: Params, h: jax.Array, sigma=None) -> jax.Array:
     """Draw ``x ~ p(x | h)``: Bernoulli (binary) or Gaussian visible units, ``(n, n_h)`` -> ``(n, n_v)``."""
+    validate.key("key", key)
     mean = visible_mean(params, h, sigma)
     if sigma is None:
         return rng.bernoulli(key, mean)
@@ -166,6 +192,7 @@ def _gibbs(key, params, x0, k, sigma):
 def gibbs(key: jax.Array, params: Params, x0: jax.Array, k: int, sigma=None) -> jax.Array:
     """``k`` steps of :func:`gibbs_step` as one ``lax.scan``; every row of ``x0`` ``(n, n_v)`` is a chain.
     Returns the visible state after k steps, ``(n, n_v)``."""
+    validate.key("key", key)
     positive_int(k=k)
     return _gibbs(key, params, _check_x(params, x0), k, _check_sigma(sigma))
 
@@ -186,6 +213,8 @@ def phase_gradients(params: Params, x_pos: jax.Array, x_neg: jax.Array, sigma=No
     gradient becomes :math:`\langle (x_i - a_i)/\sigma_i^2\rangle`.  Returns a dict like ``params``:
     the *ascent* direction.
     """
+    x_pos, x_neg = _check_x(params, x_pos), _check_x(params, x_neg)
+
     def phase(x):
         ph = hidden_probabilities(params, x, sigma)
         xs = x if sigma is None else x / sigma**2
@@ -214,6 +243,7 @@ def cd_step(optimizer: optax.GradientTransformation, k: int = 1, persistent: boo
     :math:`\langle F\rangle_{\rm data} - \langle F\rangle_{\rm model}` (:func:`contrastive_loss`), whose
     gradient this is; a progress signal, not the likelihood.
     """
+    validate.optimizer("optimizer", optimizer)
     positive_int(k=k)
     sigma = _check_sigma(sigma)
 
@@ -240,6 +270,7 @@ def hidden_free_energy(params: Params, h: jax.Array, sigma=None) -> jax.Array:
 
     ``h (n, n_h)`` -> ``(n,)``.
     """
+    _check_h(params, h)
     wh = h @ params["W"].T  # (n, n_v)
     if sigma is None:
         return -h @ params["b"] - jnp.sum(jax.nn.softplus(params["a"] + wh), axis=1)
@@ -258,6 +289,8 @@ def exact_log_partition(params: Params, sigma=None, chunk_bits: int = 14) -> jax
     summed :math:`2^{\rm chunk\_bits}` at a time with a running log-sum-exp, so memory stays small and
     nothing overflows.  Refuses more than 25 enumerated units (use :func:`helpers.ais.log_partition`).
     """
+    check_params(params)
+    positive_int(chunk_bits=chunk_bits)
     sigma = _check_sigma(sigma)
     n_v, n_h = params["W"].shape
     over_hidden = sigma is not None or n_h <= n_v
@@ -284,4 +317,5 @@ def _log_sum_over_states(free, params, sigma, n, chunk):
 
 def log_likelihood(params: Params, x: jax.Array, log_z, sigma=None) -> jax.Array:
     r""":math:`\log p(\mathbf{x}) = -F(\mathbf{x}) - \log Z`, per example: ``(n, n_v)`` -> ``(n,)`` nats."""
+    validate.finite("log_z", log_z)
     return -free_energy(params, x, sigma) - log_z

@@ -16,6 +16,8 @@ import math
 import jax
 import jax.numpy as jnp
 
+from helpers import validate
+
 
 def _lowbias32(x: jax.Array) -> jax.Array:
     x = x ^ (x >> 16)
@@ -33,6 +35,9 @@ def hashed_bits(seeds: jax.Array, shape: tuple[int, ...]) -> jax.Array:
 
 def uniform_bits(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     """Uniform uint32 array of ``shape``, from two words of ``key``."""
+    validate.key("key", key)
+    if not isinstance(shape, tuple) or any(not validate.is_integer(s) or s < 0 for s in shape):
+        raise ValueError(f"shape={shape!r}; expected a tuple of integers >= 0")
     return hashed_bits(jax.random.bits(key, (2,), jnp.uint32), shape)
 
 
@@ -44,4 +49,6 @@ def probability_to_threshold(p: jax.Array) -> jax.Array:
 
 def bernoulli(key: jax.Array, p: jax.Array) -> jax.Array:
     r"""Independent draws :math:`x_i \sim \mathrm{Bernoulli}(p_i)` as 0.0/1.0 in ``p``'s dtype and shape."""
+    validate.array("p", p, kind="float")
+    validate.values_in("p", p, 0.0, 1.0, "probabilities in [0, 1]")
     return (uniform_bits(key, p.shape) < probability_to_threshold(p)).astype(p.dtype)

@@ -12,6 +12,8 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+from helpers import validate
+
 
 def _swiss_roll(key: jax.Array, n: int) -> jax.Array:
     # Sohl-Dickstein et al. (2015): the 2-D projection (t cos t, t sin t), t in [1.5 pi, 4.5 pi].
@@ -51,6 +53,10 @@ def eight_gaussians_log_density(x: jax.Array, noise_std: float = 0.0) -> jax.Arr
     ``sample_toy(key, "eight_gaussians", n)`` plus :math:`\sigma\boldsymbol\epsilon`).
     Shapes ``(..., 2)`` -> ``(...)``.
     """
+    validate.array("x", x, min_ndim=1)
+    if x.shape[-1] != 2:
+        raise ValueError(f"x has shape {x.shape}; expected points (..., 2)")
+    validate.nonnegative_number(noise_std=noise_std)
     angle = 2.0 * jnp.pi * jnp.arange(8) / 8.0
     centres = EIGHT_GAUSSIANS_RADIUS * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=1)  # (8, 2)
     var = EIGHT_GAUSSIANS_STD**2 + noise_std**2
@@ -83,10 +89,9 @@ def sample_toy(key: jax.Array, name: str, n: int) -> jax.Array:
     ``name`` is one of ``TOY_DISTRIBUTIONS``: ``"swiss_roll"``, ``"two_moons"``,
     ``"eight_gaussians"`` or ``"checkerboard"``.  The same key gives the same points.
     """
-    if name not in TOY_DISTRIBUTIONS:
-        raise ValueError(f"name={name!r}; expected one of {sorted(TOY_DISTRIBUTIONS)}")
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n={n!r}; expected a positive integer")
+    validate.key("key", key)
+    validate.choice("name", name, sorted(TOY_DISTRIBUTIONS))
+    validate.positive_int(n=n)
     return _sample(key, name, n)
 
 
@@ -102,7 +107,10 @@ def franke(x: jax.Array, y: jax.Array) -> jax.Array:
               + \tfrac34 e^{-\frac{(9x+1)^2}{49} - \frac{9y+1}{10}}
               + \tfrac12 e^{-\frac{(9x-7)^2}{4} - \frac{(9y-3)^2}{4}}
               - \tfrac15 e^{-(9x-4)^2 - (9y-7)^2}.
+
+    ``x`` and ``y`` of the same shape (no broadcasting, so a grid must be built with ``meshgrid``).
     """
+    validate.same_shape(x=x, y=y)  # a broadcast would hide a mismatched grid
     return (
         0.75 * jnp.exp(-((9 * x - 2) ** 2) / 4 - (9 * y - 2) ** 2 / 4)
         + 0.75 * jnp.exp(-((9 * x + 1) ** 2) / 49 - (9 * y + 1) / 10)
@@ -111,9 +119,19 @@ def franke(x: jax.Array, y: jax.Array) -> jax.Array:
     )
 
 
+def _check_theta(theta) -> None:
+    # JAX would read a missing theta_1 as a clamped theta_0 and return a number.
+    validate.array("theta", theta, min_ndim=1)
+    if theta.shape[0] != 2:
+        raise ValueError(f"theta has shape {theta.shape}; expected (2, ...), the two coordinates first")
+
+
 def rosenbrock(theta: jax.Array) -> jax.Array:
     r"""Rosenbrock's valley, minimum 0 at (1, 1):
 
     .. math:: f(\theta) = (1 - \theta_0)^2 + 100 (\theta_1 - \theta_0^2)^2.
+
+    ``theta (2, ...)`` -> ``(...)`` (a point, or a grid of them stacked on the first axis).
     """
+    _check_theta(theta)
     return (1.0 - theta[0]) ** 2 + 100.0 * (theta[1] - theta[0] ** 2) ** 2

@@ -30,6 +30,8 @@ import optax
 from flax import nnx
 from tqdm.auto import tqdm
 
+from helpers import validate
+
 try:
     from tqdm.notebook import tqdm as notebook_tqdm
 except ImportError:  # no ipywidgets: tqdm.auto is the text bar
@@ -46,6 +48,7 @@ def parameters(model):
 
 def init(model, optimizer: optax.GradientTransformation):
     """The carry ``(model, optimiser state)`` that :func:`gradient_step`'s step expects."""
+    validate.optimizer("optimizer", optimizer)
     return model, optimizer.init(parameters(model))
 
 
@@ -83,6 +86,8 @@ def gradient_step(loss_fn: Callable, optimizer: optax.GradientTransformation, **
     Its carry is ``(model, opt_state)``, made by :func:`init`; the loss returns a scalar, or a scalar
     and a dict of further metrics.  Works for an NNX module and for a plain parameter pytree alike.
     """
+    validate.callable_("loss_fn", loss_fn)
+    validate.optimizer("optimizer", optimizer)
 
     def step(carry, batch, key):
         model, opt_state = carry
@@ -207,6 +212,8 @@ def fit(
     ``"step_loss"`` (every step's loss, when the step reports ``"loss"``) and ``evaluate``'s keys.
     The same key gives the same history.
     """
+    validate.callable_("step", step)
+    validate.key("key", key)
     n = _check(data, epochs, batch_size, loop, evaluate)
     data = jax.tree.map(jnp.asarray, data)
     if n is None:  # full batch: one program for the whole run

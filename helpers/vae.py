@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from helpers import data, nets
+from helpers import data, nets, validate
 from helpers.validate import positive_int
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -35,6 +35,8 @@ def reparameterize(key: jax.Array, mu: jax.Array, logvar: jax.Array) -> jax.Arra
 
     ``mu``, ``logvar`` ``(..., m)`` -> ``h`` of the same shape; differentiable in ``mu`` and ``logvar``.
     """
+    validate.key("key", key)
+    validate.same_shape(mu=mu, logvar=logvar)
     return mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape, mu.dtype)
 
 
@@ -47,6 +49,7 @@ def gaussian_kl(mu: jax.Array, logvar: jax.Array) -> jax.Array:
 
     ``mu``, ``logvar`` ``(n, m)`` -> ``(n,)`` nats.
     """
+    validate.same_shape(mu=mu, logvar=logvar)
     return 0.5 * jnp.sum(mu**2 + jnp.exp(logvar) - logvar - 1.0, axis=-1)
 
 
@@ -69,6 +72,7 @@ def bernoulli_log_likelihood(x: jax.Array, logits: jax.Array) -> jax.Array:
 
     ``x`` ``(..., d)`` in {0, 1} (or [0, 1]), ``logits`` broadcastable to it -> ``(...)``.
     """
+    validate.values_in("x", x, 0.0, 1.0, "binary values or probabilities in [0, 1] (divide 0..255 by 255)")
     return jnp.sum(x * logits - jax.nn.softplus(logits), axis=-1)
 
 
@@ -81,11 +85,9 @@ class VAE(nnx.Module):
     """
 
     def __init__(self, data_dim: int, hidden: Sequence[int], latent_dim: int, *, rngs: nnx.Rngs):
-        for name, value in (("data_dim", data_dim), ("latent_dim", latent_dim)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r}; expected a positive integer")
+        positive_int(data_dim=data_dim, latent_dim=latent_dim)
         hidden = list(hidden)
-        if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in hidden):
+        if any(not validate.is_integer(n) or n < 1 for n in hidden):
             raise ValueError(f"hidden={hidden!r}; expected positive integers")
         self.data_dim, self.latent_dim = data_dim, latent_dim
         # jax.nn.gelu is the tanh approximation of GELU (the benchmark's figures were measured with it)
@@ -120,9 +122,7 @@ class LinearGaussianVAE(nnx.Module):
     """
 
     def __init__(self, data_dim: int, latent_dim: int, *, rngs: nnx.Rngs):
-        for name, value in (("data_dim", data_dim), ("latent_dim", latent_dim)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r}; expected a positive integer")
+        positive_int(data_dim=data_dim, latent_dim=latent_dim)
         self.data_dim, self.latent_dim = data_dim, latent_dim
         self.encoder_mean = nnx.Linear(data_dim, latent_dim, rngs=rngs)
         self.encoder_logvar = nnx.Param(jnp.zeros(latent_dim))
@@ -169,6 +169,7 @@ class LinearGaussianVAE(nnx.Module):
 
 
 def _flat(x: jax.Array, data_dim: int) -> jax.Array:
+    x = validate.array("x", x, min_ndim=1)
     x = x.reshape(x.shape[0], -1)
     if x.shape[1] != data_dim:
         raise ValueError(f"x has {x.shape[1]} values per example (shape {x.shape}); expected {data_dim}")
@@ -188,6 +189,8 @@ def elbo(key: jax.Array, model, x: jax.Array, beta: float = 1.0) -> tuple[jax.Ar
     :func:`gaussian_kl`.  ``x (n, d)`` -> ``(elbo, reconstruction, kl)``, each ``(n,)``;
     ``beta`` weights the KL (a :math:`\beta`-VAE when :math:`\beta \ne 1`).
     """
+    validate.key("key", key)
+    validate.nonnegative_number(beta=beta)
     mu, logvar = model.encode(x)
     reconstruction = model.log_likelihood(x, reparameterize(key, mu, logvar))
     kl = gaussian_kl(mu, logvar)
@@ -202,6 +205,7 @@ def negative_elbo(model, batch: jax.Array, key: jax.Array, beta: float = 1.0, bi
     draws a fresh binary image :math:`x_i \sim \mathrm{Bernoulli}(\text{grey}_i)` (dynamic
     binarisation), so the model never sees the same binary image twice.
     """
+    validate.nonnegative_number(beta=beta)
     k_bin, k_h = jax.random.split(key)
     if binarize:
         grey = batch.astype(jnp.float32) / 255.0 if batch.dtype == jnp.uint8 else batch
@@ -217,6 +221,7 @@ def log_importance_weights(key: jax.Array, model, x: jax.Array, k: int, chunk: i
     ``x (n, d)`` -> ``(n, k)``.  The k samples are drawn ``chunk`` at a time (a ``lax.map`` over
     chunks), so memory grows with ``n * chunk``, not ``n * k``.
     """
+    validate.key("key", key)
     positive_int(k=k, chunk=chunk)
     chunk = min(chunk, k)
     n_chunks = -(-k // chunk)
@@ -242,6 +247,7 @@ def iwae_bound(key: jax.Array, model, x: jax.Array, k: int, chunk: int = 100) ->
     :math:`\mathcal{L}_k` is non-decreasing in k and tends to :math:`\log p_\theta(\mathbf{x})`.
     ``x (n, d)`` -> ``(n,)`` nats; ``-iwae_bound`` at large k is the usual NLL estimate.
     """
+    validate.key("key", key)  # before the jitted call, so a seed gets the clear message
     log_w = log_importance_weights(key, model, x, k, chunk)
     return jax.scipy.special.logsumexp(log_w, axis=1) - math.log(k)
 
@@ -254,5 +260,6 @@ def active_units(model, x: jax.Array, threshold: float = 0.01) -> jax.Array:
     A collapsed unit has the same posterior mean for every input, so it carries no information
     about x.  Returns the per-unit variances ``(m,)``; count with ``(variances > threshold).sum()``.
     """
+    validate.nonnegative_number(threshold=threshold)
     mu, _ = model.encode(x)
     return jnp.var(mu, axis=0)

@@ -1,36 +1,216 @@
-"""The argument checks the helpers share: each raises ``ValueError`` naming the argument, its value and
-what was expected, before any compiled code runs."""
+"""The argument checks every public helper runs first.
+
+Each check raises ``ValueError`` (or ``TypeError`` for a value of the wrong kind, such as an
+integer seed where a key belongs) naming the argument, the value and what was expected, before any
+compiled code runs.  Checks of *values* (a range, spins of +-1, labels below K) need concrete
+numbers: inside ``jax.jit`` or ``lax.scan`` the arrays are tracers and only their shapes and dtypes
+are known, so those checks run on the eager call and are skipped when the function is traced (its
+caller was checked).  Shape and dtype checks run in both cases.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
 import numpy as np
+
+
+def concrete(x) -> np.ndarray | None:
+    """``x`` as a NumPy array, or ``None`` when it is a tracer (its values unknown until run time)."""
+    if isinstance(x, jax.core.Tracer):
+        return None
+    return np.asarray(x)
+
+
+def _number(name: str, value) -> float | None:
+    """A real number (Python, NumPy or a 0-d array) as a float; ``None`` when it is a traced scalar."""
+    if isinstance(value, jax.core.Tracer):
+        if value.ndim == 0 and jnp.issubdtype(value.dtype, jnp.number):
+            return None
+        raise ValueError(f"{name} is a traced array of shape {value.shape}; expected a single number")
+    kinds = int | float | np.number | np.ndarray | jax.Array
+    if isinstance(value, bool | np.bool_) or not isinstance(value, kinds):
+        raise ValueError(f"{name}={value!r}; expected a number")
+    values = np.asarray(value)
+    if values.ndim != 0 or values.dtype == np.bool_ or not np.issubdtype(values.dtype, np.number):
+        raise ValueError(f"{name}={value!r}; expected a single number")
+    return float(values)
+
+
+def is_integer(value) -> bool:
+    return not isinstance(value, bool | np.bool_) and isinstance(value, int | np.integer)
 
 
 def positive_int(**values) -> None:
     """Each value must be a positive integer (Python or NumPy, not ``bool``)."""
     for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        if not is_integer(value) or value < 1:
             raise ValueError(f"{name}={value!r}; expected a positive integer")
 
 
-def positive_number(**values) -> None:
-    """Each value must be a finite number > 0."""
+def nonnegative_int(**values) -> None:
+    """Each value must be an integer >= 0 (Python or NumPy, not ``bool``)."""
     for name, value in values.items():
-        number = isinstance(value, int | float | np.number) and not isinstance(value, bool)
-        if not number or not 0 < value < np.inf:
+        if not is_integer(value) or value < 0:
+            raise ValueError(f"{name}={value!r}; expected an integer >= 0")
+
+
+def number(**values) -> None:
+    """Each value must be a finite real number."""
+    for name, value in values.items():
+        value_ = _number(name, value)
+        if value_ is not None and not math.isfinite(value_):
+            raise ValueError(f"{name}={value!r}; expected a finite number")
+
+
+def positive_number(**values) -> None:
+    """Each value must be a finite number > 0 (a traced scalar passes unchecked)."""
+    for name, value in values.items():
+        number = _number(name, value)
+        if number is not None and not 0 < number < math.inf:
             raise ValueError(f"{name}={value!r}; expected a positive number")
+
+
+def nonnegative_number(**values) -> None:
+    """Each value must be a finite number >= 0."""
+    for name, value in values.items():
+        number = _number(name, value)
+        if number is not None and not 0 <= number < math.inf:
+            raise ValueError(f"{name}={value!r}; expected a finite number >= 0")
+
+
+def optional_positive(**values) -> None:
+    """Each value must be ``None`` or a finite number > 0."""
+    positive_number(**{name: value for name, value in values.items() if value is not None})
 
 
 def fraction(**values) -> None:
     """Each value must be a number in [0, 1]."""
     for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not 0 <= value <= 1:
+        number = _number(name, value)
+        if number is not None and not 0 <= number <= 1:
             raise ValueError(f"{name}={value!r}; expected a number in [0, 1]")
+
+
+def choice(name: str, value, options: Sequence) -> None:
+    """``value`` must be one of ``options``."""
+    if not any(value is option or (isinstance(value, str) and value == option) for option in options):
+        raise ValueError(f"{name}={value!r}; expected one of {list(options)}")
+
+
+def key(name: str, value) -> None:
+    """``value`` must be one JAX random key: a typed key (``jax.random.key``, shape ``()``) or a legacy
+    raw key (``jax.random.PRNGKey``, uint32 ``(2,)``).  A seed gets a ``TypeError`` saying how to make
+    a key: a silent conversion would hide that the same seed, reused, gives the same numbers."""
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+        raise TypeError(f"{name}={value!r} is a number, not a random key; make one from an integer seed, "
+                        f"e.g. jax.random.key(0), and split it for each use (jax.random.split)")
+    dtype, shape = getattr(value, "dtype", None), getattr(value, "shape", None)
+    if dtype is None or shape is None:
+        raise TypeError(f"{name}={value!r}; expected a JAX random key, e.g. jax.random.key(0)")
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if shape != ():
+            raise ValueError(f"{name} is an array of keys with shape {shape}; expected one key (shape ())")
+    elif dtype != jnp.uint32 or shape != (2,):
+        raise TypeError(f"{name} has dtype {dtype} and shape {shape}; expected a JAX random key, "
+                        f"e.g. jax.random.key(0)")
+
+
+def array(name: str, x, shape: Sequence[int | None] | None = None, *, ndim: int | None = None,
+          min_ndim: int | None = None, kind: str | None = None):
+    """``x`` must be an array (lists are converted) of ``shape`` (``None`` entries match any size),
+    ``ndim`` or at least ``min_ndim`` axes, and dtype ``kind``: ``"integer"``, ``"float"`` or
+    ``"number"``.  Returns ``x`` as an array (a JAX array or tracer is returned unchanged)."""
+    if isinstance(x, str | bytes) or x is None:
+        raise ValueError(f"{name}={x!r}; expected an array")
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        try:
+            x = np.asarray(x)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{name}: cannot be read as an array ({error})") from None
+    if shape is not None:
+        shape = tuple(shape)
+        matches = len(x.shape) == len(shape) and all(
+            s is None or s == d for s, d in zip(shape, x.shape, strict=True))
+        if not matches:
+            sizes = ["n" if s is None else str(s) for s in shape]
+            wanted = "(" + ", ".join(sizes) + ("," if len(sizes) == 1 else "") + ")"
+            raise ValueError(f"{name} has shape {tuple(x.shape)}; expected {wanted}")
+    if ndim is not None and len(x.shape) != ndim:
+        raise ValueError(f"{name} has shape {tuple(x.shape)}; expected {ndim} axes")
+    if min_ndim is not None and len(x.shape) < min_ndim:
+        raise ValueError(f"{name} has shape {tuple(x.shape)}; expected at least {min_ndim} axes")
+    if kind is not None:
+        base = {"integer": np.integer, "float": np.floating, "number": np.number}[kind]
+        if not np.issubdtype(x.dtype, base) or (kind == "number" and x.dtype == np.bool_):
+            raise ValueError(f"{name} has dtype {x.dtype}; expected {kind} values")
+    return x
+
+
+def same_shape(**arrays) -> None:
+    """All arrays must have the same shape (no broadcasting)."""
+    shapes = {name: tuple(np.shape(a)) for name, a in arrays.items()}
+    if len(set(shapes.values())) > 1:
+        raise ValueError(" and ".join(f"{n} {s}" for n, s in shapes.items()) + "; expected the same shape")
+
+
+def values_in(name: str, x, low: float, high: float, what: str | None = None) -> None:
+    """Every value of ``x`` must be finite and in [low, high] (checked when ``x`` is concrete).
+    ``what`` describes the expected values in the message (e.g. "pixels in [0, 1]")."""
+    values = concrete(x)
+    if values is None or values.size == 0:
+        return
+    lo, hi = float(values.min()), float(values.max())  # NaN propagates through min and max
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        bad = int(np.sum(~np.isfinite(values)))
+        raise ValueError(f"{name} has {bad} NaN or infinite values; expected {what or 'finite values'}")
+    if lo < low or hi > high:
+        expected = what or f"values in [{low:g}, {high:g}]"
+        raise ValueError(f"{name} has values in [{lo:g}, {hi:g}]; expected {expected}")
+
+
+def finite(name: str, x) -> None:
+    """Every value of ``x`` must be finite (checked when ``x`` is concrete)."""
+    values_in(name, x, -math.inf, math.inf)
+
+
+def integers_in(name: str, x, low: int, high: int) -> None:
+    """``x`` must hold integers (dtype) in [low, high] (the range checked when ``x`` is concrete).
+    JAX clamps or wraps an index out of range without an error, so every index is checked here."""
+    x = array(name, x, kind="integer")
+    values = concrete(x)
+    if values is not None and values.size and (values.min() < low or values.max() > high):
+        raise ValueError(f"{name} has values in [{values.min()}, {values.max()}]; "
+                         f"expected integers in [{low}, {high}]")
+
+
+def spins(name: str, x) -> None:
+    """``x`` must hold Ising spins: every value -1 or +1 (checked when concrete)."""
+    values = concrete(x)
+    if values is not None and values.size and not np.all(np.abs(values) == 1):
+        found = np.unique(values)[:5]
+        raise ValueError(f"{name} has values {found.tolist()}{' ...' if np.unique(values).size > 5 else ''}; "
+                         f"expected spins -1 or +1 (binary 0/1 units convert with 2 x - 1)")
+
+
+def callable_(name: str, value) -> None:
+    """``value`` must be callable (a function or an NNX module)."""
+    if not callable(value):
+        raise TypeError(f"{name}={value!r}; expected a function or module")
+
+
+def optimizer(name: str, value) -> None:
+    """``value`` must be an Optax ``GradientTransformation`` (an object with ``init`` and ``update``)."""
+    if not (callable(getattr(value, "init", None)) and callable(getattr(value, "update", None))):
+        raise TypeError(f"{name}={value!r}; expected an Optax GradientTransformation, e.g. optax.adam(1e-3)")
 
 
 def lattice_size(L, even: bool = False) -> None:
     """``L`` must be an integer >= 2 (and even, for the checkerboard update)."""
-    if isinstance(L, bool) or not isinstance(L, int | np.integer) or L < 2:
+    if not is_integer(L) or L < 2:
         raise ValueError(f"L={L!r}; expected an integer lattice size >= 2")
     if even and L % 2:
         raise ValueError(f"L={L}; the checkerboard update needs an even lattice size")
@@ -38,7 +218,10 @@ def lattice_size(L, even: bool = False) -> None:
 
 def temperatures_array(temperatures) -> np.ndarray:
     """Positive finite temperatures as a 1-D float64 array (a scalar becomes one value)."""
-    temps = np.atleast_1d(np.asarray(temperatures, dtype=np.float64))
-    if temps.ndim != 1 or not np.all(np.isfinite(temps)) or np.any(temps <= 0):
+    try:
+        temps = np.atleast_1d(np.asarray(temperatures, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise ValueError(f"temperatures={temperatures!r}; expected positive finite numbers") from None
+    if temps.ndim != 1 or temps.size == 0 or not np.all(np.isfinite(temps)) or np.any(temps <= 0):
         raise ValueError(f"temperatures={temperatures!r}; expected positive finite values")
     return temps

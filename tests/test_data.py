@@ -123,6 +123,60 @@ def test_corrupt_file_on_disk_is_replaced(tmp_path, site):
     assert data.ensure_file(fake_dataset([url]), NAME, root=root).read_bytes() == GOOD
 
 
+def test_corrupt_file_offline_says_it_failed_and_was_removed(tmp_path):
+    root = tmp_path / "data"
+    (root / "fake").mkdir(parents=True)
+    (root / "fake" / NAME).write_bytes(b"corrupt")
+    with pytest.raises(data.DataUnavailableError) as info:
+        data.ensure_file(fake_dataset([closed_port_url()]), NAME, root=root, timeout=5)
+    message = str(info.value)
+    assert str(root / "fake" / NAME) in message and "failed verification" in message
+    assert hashlib.sha256(GOOD).hexdigest() in message  # expected
+    assert hashlib.sha256(b"corrupt").hexdigest() in message  # actual
+    assert "was removed" in message and "Download attempts" in message
+    assert not (root / "fake" / NAME).exists()
+
+
+def test_corrupt_file_that_cannot_be_removed_says_why(tmp_path, monkeypatch):
+    # A read-only folder, simulated (as root a chmod would not stop the removal).
+    root = tmp_path / "data"
+    (root / "fake").mkdir(parents=True)
+    (root / "fake" / NAME).write_bytes(b"corrupt")
+
+    def refuse(self, missing_ok=False):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(data.ChecksumError) as info:
+        data.ensure_file(fake_dataset([closed_port_url()]), NAME, root=root, timeout=5)
+    message = str(info.value)
+    assert "failed verification" in message and "could not be removed" in message
+    assert "Permission denied" in message and "replace it by hand" in message
+
+
+def test_corrupt_file_left_in_place_without_download(tmp_path):
+    root = tmp_path / "data"
+    (root / "fake").mkdir(parents=True)
+    (root / "fake" / NAME).write_bytes(b"corrupt")
+    with pytest.raises(data.ChecksumError, match="left in place"):
+        data.ensure_file(fake_dataset([]), NAME, root=root, download=False)
+    assert (root / "fake" / NAME).read_bytes() == b"corrupt"
+
+
+def test_folder_where_a_data_file_belongs(tmp_path):
+    (tmp_path / "fake" / NAME).mkdir(parents=True)
+    with pytest.raises(data.DataUnavailableError, match="is a folder"):
+        data.ensure_file(fake_dataset([]), NAME, root=tmp_path, download=False)
+
+
+def test_missing_data_dir_is_reported_not_created(tmp_path, monkeypatch):
+    missing = tmp_path / "typo"
+    monkeypatch.setenv("ADVML_DATA_DIR", str(missing))
+    with pytest.raises(data.DataUnavailableError, match="ADVML_DATA_DIR=.*typo.* is not an existing folder"):
+        data.load_mnist("test")
+    assert not missing.exists()
+
+
 def test_offline_without_files_says_what_to_put_where(tmp_path):
     with pytest.raises(data.DataUnavailableError) as info:
         data.load_mnist("test", root=tmp_path, download=False)
