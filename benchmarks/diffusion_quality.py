@@ -28,7 +28,7 @@ import optax
 from flax import nnx
 from report import print_report
 
-from helpers import data, denoisers, diffusion, metrics, train
+from helpers import data, denoisers, diffusion, metrics, parallel, train
 
 
 def main() -> None:
@@ -44,7 +44,10 @@ def main() -> None:
         "--gamma", type=float, default=5.0, help="min-SNR weight cap; 0 for the plain simple loss"
     )
     parser.add_argument("--ddim-steps", type=int, default=50)
+    parser.add_argument("--all-devices", action="store_true",
+                        help="split each batch over every device (helpers.parallel.default_mesh)")
     args = parser.parse_args()
+    mesh = parallel.default_mesh() if args.all_devices else None
 
     schedule = diffusion.cosine_schedule(1000)
     x_train = jnp.asarray(data.prepare_images(data.load_mnist("train")[0], 28, (-1.0, 1.0)).reshape(-1, 784))
@@ -60,7 +63,7 @@ def main() -> None:
     step = train.gradient_step(diffusion.denoising_loss, optimizer, schedule=schedule, min_snr_gamma=gamma)
     t0 = time.perf_counter()
     (model, _), history = train.fit(step, train.init(model, optimizer), x_train, key=k_fit,
-                                    epochs=args.epochs, batch_size=args.batch, progress=False)
+                                    epochs=args.epochs, batch_size=args.batch, progress=False, mesh=mesh)
     train_seconds = time.perf_counter() - t0
 
     shape = (args.samples, 784)

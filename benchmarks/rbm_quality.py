@@ -24,7 +24,7 @@ import numpy as np
 import optax
 from report import print_report
 
-from helpers import ais, data, rbm, train
+from helpers import ais, data, parallel, rbm, train
 
 SALAKHUTDINOV_MURRAY_CD25 = -86.34  # nats, 500 hidden units, CD-25 (ICML 2008, table 1)
 
@@ -39,7 +39,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--ais-runs", type=int, default=100)
     parser.add_argument("--ais-repeats", type=int, default=3)
+    parser.add_argument("--all-devices", action="store_true",
+                        help="split each batch over every device (helpers.parallel.default_mesh)")
     args = parser.parse_args()
+    mesh = parallel.default_mesh() if args.all_devices else None
 
     train_x = jnp.asarray(data.load_mnist("train", binarize="bernoulli")[0].reshape(-1, 784))
     test_x = jnp.asarray(data.load_mnist("test", binarize="bernoulli")[0].reshape(-1, 784))
@@ -53,7 +56,7 @@ def main() -> None:
     carry = (params, optimizer.init(params), train_x[: args.batch])
     t0 = time.perf_counter()
     (params, _, _), _ = train.fit(step, carry, train_x, key=k_train, epochs=args.epochs,
-                                  batch_size=args.batch, progress=False)
+                                  batch_size=args.batch, progress=False, mesh=mesh)
     jax.block_until_ready(params)
     train_seconds = time.perf_counter() - t0
 
@@ -63,7 +66,7 @@ def main() -> None:
     estimates = []
     for r in range(args.ais_repeats):
         log_z, se, _ = ais.log_partition(jax.random.fold_in(k_ais, r), params, ais.schedule(),
-                                         n_runs=args.ais_runs, base_bias=base_bias)
+                                         n_runs=args.ais_runs, base_bias=base_bias, mesh=mesh)
         estimates.append((float(log_z), float(se)))
     ais_seconds = time.perf_counter() - t0
     log_z = float(np.mean([z for z, _ in estimates]))

@@ -23,7 +23,7 @@ import optax
 from flax import nnx
 from report import print_report
 
-from helpers import data, train, vae
+from helpers import data, parallel, train, vae
 
 BURDA_VAE_NLL = 86.76  # nats; Burda et al. 2016, table 1, VAE with one stochastic layer, k = 1 training
 
@@ -37,7 +37,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--test-images", type=int, default=10_000)
+    parser.add_argument("--all-devices", action="store_true",
+                        help="split each batch over every device (helpers.parallel.default_mesh)")
     args = parser.parse_args()
+    mesh = parallel.default_mesh() if args.all_devices else None
     hidden = [int(v) for v in args.hidden.split(",")]
 
     train_images = jnp.asarray(data.load_mnist("train")[0].reshape(-1, 784))
@@ -51,12 +54,13 @@ def main() -> None:
     step = train.gradient_step(vae.negative_elbo, optimizer, binarize=True)
     t0 = time.perf_counter()
     (model, _), history = train.fit(step, train.init(model, optimizer), train_images, key=k_fit,
-                                    epochs=args.epochs, batch_size=args.batch, progress=False)
+                                    epochs=args.epochs, batch_size=args.batch, progress=False, mesh=mesh)
     train_seconds = time.perf_counter() - t0
 
     test_elbo = float(jnp.mean(vae.elbo(k_eval, model, test_binary)[0]))
     t0 = time.perf_counter()
-    bounds = [vae.iwae_bound(jax.random.fold_in(k_eval, i), model, test_binary[i : i + 500], args.k, chunk=50)
+    bounds = [vae.iwae_bound(jax.random.fold_in(k_eval, i), model, test_binary[i : i + 500], args.k, chunk=50,
+                            mesh=mesh)
               for i in range(0, test_binary.shape[0], 500)]
     bounds = jnp.concatenate(bounds)
     nll = -float(bounds.mean())

@@ -16,7 +16,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from helpers import rbm, rng, validate
+from helpers import parallel, rbm, rng, validate
 
 
 def schedule(n_low: int = 500, n_mid: int = 4000, n_high: int = 10000) -> jax.Array:
@@ -67,10 +67,11 @@ def ladder_step(key: jax.Array, params: rbm.Params, base_bias: jax.Array, x: jax
     return rbm.sample_visible(k_x, tempered(params, base_bias, beta), h), log_w
 
 
-@partial(jax.jit, static_argnames=("n_runs",))
-def _log_weights(key, params, betas, n_runs, base_bias):
+@partial(jax.jit, static_argnames=("n_runs", "mesh"))
+def _log_weights(key, params, betas, n_runs, base_bias, mesh=None):
     k0, k_run = jax.random.split(key)
     x = rng.bernoulli(k0, jnp.broadcast_to(jax.nn.sigmoid(base_bias), (n_runs, base_bias.shape[0])))
+    x = parallel.constrain(x, mesh)  # the runs split over the devices
 
     def rung(carry, inputs):
         beta_prev, beta, k = inputs
@@ -101,7 +102,7 @@ def _check_ladder(key, params, betas, n_runs, base_bias):
     return betas, jnp.asarray(base_bias, jnp.float32)
 
 
-def log_partition(key: jax.Array, params: rbm.Params, betas, n_runs: int = 100, base_bias=None):
+def log_partition(key: jax.Array, params: rbm.Params, betas, n_runs: int = 100, base_bias=None, mesh=None):
     r"""Annealed importance sampling estimate of :math:`\log Z` for a binary-binary RBM (Neal 2001;
     Salakhutdinov and Murray, ICML 2008).
 
@@ -114,11 +115,14 @@ def log_partition(key: jax.Array, params: rbm.Params, betas, n_runs: int = 100, 
 
     ``base_bias``: the base model's visible biases (default 0; the data's log-odds is better).
     Returns ``(log_z, standard_error, log_w (n_runs,))``; the standard error is the delta-method
-    :math:`\mathrm{sd}(w)/(\bar w\sqrt M)` of the log estimate.
+    :math:`\mathrm{sd}(w)/(\bar w\sqrt M)` of the log estimate.  With a ``mesh``
+    (:mod:`helpers.parallel`) the runs are split over its devices.
     """
     betas, base = _check_ladder(key, params, betas, n_runs, base_bias)
+    parallel.check_mesh(mesh)
+    parallel.check_divisible("n_runs", n_runs, mesh)
     n_h = params["W"].shape[1]
-    log_w = _log_weights(key, params, betas, n_runs, base)
+    log_w = _log_weights(key, params, betas, n_runs, base, mesh)
     log_z_base = n_h * math.log(2.0) + jnp.sum(jax.nn.softplus(base))
     log_mean_w = jax.scipy.special.logsumexp(log_w) - math.log(n_runs)
     w = jnp.exp(log_w - jnp.max(log_w))

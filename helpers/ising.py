@@ -17,7 +17,9 @@ Samplers
     * Wolff cluster update: grows a cluster of aligned spins, adding each bond with probability
       :math:`p_{add} = 1 - e^{-2\beta J}`, and flips it; it beats critical slowing down near T_c.
     Both act on a batch of chains ``(C, L, L)`` at once, each chain at its own temperature, and
-    run their loops under ``jax.lax.scan`` / ``while_loop``.
+    run their loops under ``jax.lax.scan`` / ``while_loop``.  With ``mesh=`` (see
+    :mod:`helpers.parallel`) the chains are split over the devices; the same key gives the same
+    chains, since every random number is a function of its global index.
 
 Random numbers in the Metropolis sweep and the Wolff bonds come from the counter-based generator of
 :mod:`helpers.rng` (explicit JAX keys, reproducible), checked here against exact enumeration and
@@ -34,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import validate
+from helpers import parallel, validate
 from helpers.rng import hashed_bits, probability_to_threshold
 from helpers.validate import lattice_size, positive_int, temperatures_array
 
@@ -197,14 +199,14 @@ def _metropolis_run(key, spins, temperatures, n_sweeps):
 
 
 def metropolis_sweeps(
-    key: jax.Array, spins: jax.Array, temperatures, n_sweeps: int
+    key: jax.Array, spins: jax.Array, temperatures, n_sweeps: int, mesh=None
 ) -> jax.Array:
     """Run ``n_sweeps`` checkerboard Metropolis sweeps on every chain.
 
     spins ``(C, L, L)`` int8 with L even; temperatures ``(C,)`` (one per chain) or a scalar.
     Returns the new spins, same shape.  One sweep proposes one flip per site.
     """
-    spins, temps = _check_chains(spins, temperatures, key)
+    spins, temps = _check_chains(spins, temperatures, key, mesh)
     positive_int(n_sweeps=n_sweeps)
     return _metropolis_run(key, spins, temps, n_sweeps)
 
@@ -263,13 +265,13 @@ def _wolff_jit(key, spins, temperatures):
     return _wolff_batch(key, spins, _wolff_thresholds(temperatures))
 
 
-def wolff_update(key: jax.Array, spins: jax.Array, temperatures) -> tuple[jax.Array, jax.Array]:
+def wolff_update(key: jax.Array, spins: jax.Array, temperatures, mesh=None) -> tuple[jax.Array, jax.Array]:
     r"""Flip one Wolff cluster in every chain, :math:`p_{add} = 1 - e^{-2/T}`.
 
     spins ``(C, L, L)`` int8; temperatures ``(C,)`` or scalar.  Returns the new spins and the
     cluster sizes ``(C,)``.
     """
-    spins, temps = _check_chains(spins, temperatures, key)
+    spins, temps = _check_chains(spins, temperatures, key, mesh)
     return _wolff_jit(key, spins, temps)
 
 
@@ -297,7 +299,7 @@ def _run_chains(key, spins, temperatures, n_steps, wolff):
 
 
 def run_chains(
-    key: jax.Array, spins: jax.Array, temperatures, n_steps: int, wolff: bool = True
+    key: jax.Array, spins: jax.Array, temperatures, n_steps: int, wolff: bool = True, mesh=None
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Advance every chain ``n_steps`` Monte Carlo steps and record observables after each.
 
@@ -305,7 +307,7 @@ def run_chains(
     then a global flip s -> -s with probability 1/2 (exact, since E(-s) = E(s)).
     Returns (spins ``(C, L, L)``, energy per spin ``(n_steps, C)``, |m| ``(n_steps, C)``).
     """
-    spins, temps = _check_chains(spins, temperatures, key)
+    spins, temps = _check_chains(spins, temperatures, key, mesh)
     positive_int(n_steps=n_steps)
     spins, (e, m) = _run_chains(key, spins, temps, n_steps, bool(wolff))
     return spins, e, m
@@ -321,14 +323,15 @@ def _thinned(key, spins, temperatures, n_samples, thin, wolff):
 
 
 def thinned_samples(
-    key: jax.Array, spins: jax.Array, temperatures, n_samples: int, thin: int, wolff: bool = True
+    key: jax.Array, spins: jax.Array, temperatures, n_samples: int, thin: int, wolff: bool = True,
+    mesh=None,
 ) -> jax.Array:
     """``n_samples`` configurations of every chain, one each ``thin`` steps of :func:`run_chains`.
 
     Returns ``(n_samples, C, L, L)`` int8: with ``thin`` at least the autocorrelation time, nearly
     independent equilibrium samples (see :func:`helpers.ising_data.sample_configurations`).
     """
-    spins, temps = _check_chains(spins, temperatures, key)
+    spins, temps = _check_chains(spins, temperatures, key, mesh)
     positive_int(n_samples=n_samples, thin=thin)
     return _thinned(key, spins, temps, n_samples, thin, bool(wolff))
 
@@ -352,7 +355,9 @@ def _check_lattice(spins) -> None:
     validate.spins("spins", spins)
 
 
-def _check_chains(spins, temperatures, key=None) -> tuple[jax.Array, jax.Array]:
+def _check_chains(spins, temperatures, key=None, mesh=None) -> tuple[jax.Array, jax.Array]:
+    """Checked spins and one temperature per chain; with a ``mesh`` both split over its devices
+    along the chain axis (so the chain count must divide over them)."""
     if key is not None:
         validate.key("key", key)
     spins = jnp.asarray(spins)
@@ -367,4 +372,5 @@ def _check_chains(spins, temperatures, key=None) -> tuple[jax.Array, jax.Array]:
         raise ValueError(
             f"temperatures has shape {temps.shape}; expected ({spins.shape[0]},), one per chain"
         )
-    return spins.astype(jnp.int8), jnp.asarray(temps, dtype=jnp.float32)
+    spins, temps = spins.astype(jnp.int8), jnp.asarray(temps, dtype=jnp.float32)
+    return parallel.shard(spins, mesh, name="spins"), parallel.shard(temps, mesh, name="temperatures")

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import data, ising, validate
+from helpers import data, ising, parallel, validate
 from helpers.cache import load as cache_load
 from helpers.cache import store
 from helpers.validate import lattice_size, positive_int, temperatures_array
@@ -109,11 +109,13 @@ def phase_configurations(L: int, seed: int = 2024) -> tuple[np.ndarray, np.ndarr
     pilot_steps=60)``: the notebooks that need configurations across T_c (feed-forward phase
     classification, PCA and autoencoders, the VAE) share these, so the cache computed by one serves all.
     Returns ``spins (10400, L, L)`` int8, ``temps (10400,)`` and ``info`` as ``sample_configurations``.
+    On several devices the chains are split over them (the configurations are the same).
     """
     validate.nonnegative_int(seed=seed)
     lattice_size(L, even=True)
     key = jax.random.fold_in(jax.random.key(seed), L)
-    return sample_configurations(key, L, PHASE_TEMPERATURES, 400, chains_per_T=32, pilot_steps=60)
+    return sample_configurations(key, L, PHASE_TEMPERATURES, 400, chains_per_T=32, pilot_steps=60,
+                                 mesh=parallel.default_mesh(32))  # every group has a multiple of 32 chains
 
 
 def sample_configurations(
@@ -124,6 +126,7 @@ def sample_configurations(
     chains_per_T: int | None = None,
     pilot_steps: int = 200,
     cache: bool = True,
+    mesh=None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Equilibrium configurations at each temperature, with thinning from measured correlations.
 
@@ -142,7 +145,9 @@ def sample_configurations(
     Returns ``spins (n_T * n_per_T, L, L)`` int8, ``temps (n_T * n_per_T,)`` float32 (grouped by
     temperature, in the order given) and ``info`` (per temperature: tau, thinning, equilibration
     steps, whether Wolff was used).  Results are cached in ``cache_dir()`` under a name made
-    from every argument and the key, so a second call with the same arguments loads them.
+    from every argument and the key, so a second call with the same arguments loads them.  With a
+    ``mesh`` (:mod:`helpers.parallel`) each group's chains are split over its devices; the
+    configurations are the same.
     """
     validate.key("key", key)
     lattice_size(L, even=True)
@@ -184,7 +189,7 @@ def sample_configurations(
         if idx.size == 0:
             continue
         spins, taus, thin, equil = _sample_group(
-            k_group, L, temps[idx], n_per_T, chains_per_T, pilot_steps, wolff
+            k_group, L, temps[idx], n_per_T, chains_per_T, pilot_steps, wolff, mesh
         )
         out_spins[idx] = spins
         for j, i in enumerate(idx):
@@ -197,12 +202,12 @@ def sample_configurations(
     return out_spins, out_temps, info
 
 
-def _sample_group(key, L, temps, n_per_T, chains_per_T, pilot_steps, wolff):
+def _sample_group(key, L, temps, n_per_T, chains_per_T, pilot_steps, wolff, mesh=None):
     n_t = len(temps)
     chain_temps = jnp.asarray(np.repeat(temps, chains_per_T))
     k_pilot, k_extra, k_prod = jax.random.split(key, 3)
     spins = jnp.ones((n_t * chains_per_T, L, L), jnp.int8)
-    spins, e, m = ising.run_chains(k_pilot, spins, chain_temps, pilot_steps, wolff)
+    spins, e, m = ising.run_chains(k_pilot, spins, chain_temps, pilot_steps, wolff, mesh)
     half = pilot_steps // 2
     e, m = np.asarray(e[half:]), np.asarray(m[half:])
     taus = [
@@ -213,10 +218,10 @@ def _sample_group(key, L, temps, n_per_T, chains_per_T, pilot_steps, wolff):
     tau_max = max(taus)
     extra = max(0, math.ceil(20 * tau_max) - pilot_steps)
     if extra:
-        spins, _, _ = ising.run_chains(k_extra, spins, chain_temps, extra, wolff)
+        spins, _, _ = ising.run_chains(k_extra, spins, chain_temps, extra, wolff, mesh)
     thin = max(1, math.ceil(tau_max))
     per_chain = math.ceil(n_per_T / chains_per_T)
-    samples = np.asarray(ising.thinned_samples(k_prod, spins, chain_temps, per_chain, thin, wolff))
+    samples = np.asarray(ising.thinned_samples(k_prod, spins, chain_temps, per_chain, thin, wolff, mesh))
     # (per_chain, n_t * chains_per_T, L, L) -> (n_t, per_chain * chains_per_T, L, L)
     samples = samples.reshape(per_chain, n_t, chains_per_T, L, L).transpose(1, 0, 2, 3, 4)
     samples = samples.reshape(n_t, per_chain * chains_per_T, L, L)[:, :n_per_T]

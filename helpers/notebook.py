@@ -19,7 +19,7 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
-from helpers import validate
+from helpers import parallel, validate
 
 _LIBC = None
 if sys.platform.startswith("linux"):
@@ -38,8 +38,9 @@ def free_memory() -> None:
 
 def setup(seed: int) -> tuple[float, jax.Array]:
     """The first cell of every notebook: figure defaults, ``free_memory`` after every cell, one line
-    naming the versions and the device.  Returns the start time (for :func:`finish`) and the
-    notebook's root PRNG key ``jax.random.key(seed)``, from which every random number descends."""
+    naming the versions and the devices (:func:`helpers.parallel.describe`).  Returns the start time
+    (for :func:`finish`) and the notebook's root PRNG key ``jax.random.key(seed)``, from which every
+    random number descends."""
     import flax
     import optax
 
@@ -55,7 +56,7 @@ def setup(seed: int) -> tuple[float, jax.Array]:
         shell = None
     if shell is not None:
         shell.events.register("post_run_cell", _after_cell)
-    print(f"JAX {jax.__version__} on {jax.devices()[0].platform.upper()}, Flax {flax.__version__}, "
+    print(f"JAX {jax.__version__} on {parallel.describe(parallel.default_mesh())}; Flax {flax.__version__}, "
           f"Optax {optax.__version__}")
     return time.perf_counter(), jax.random.key(seed)
 

@@ -30,7 +30,7 @@ import optax
 from flax import nnx
 from tqdm.auto import tqdm
 
-from helpers import validate
+from helpers import parallel, validate
 
 try:
     from tqdm.notebook import tqdm as notebook_tqdm
@@ -99,27 +99,27 @@ def gradient_step(loss_fn: Callable, optimizer: optax.GradientTransformation, **
     return step
 
 
-def _epoch_batches(key, data, batch_size: int, n: int):
+def _epoch_batches(key, data, batch_size: int, n: int, mesh=None):
     """A fresh permutation of the data cut into ``(n // batch_size, batch_size, ...)`` batches,
-    and one key per step."""
+    and one key per step; with a mesh, each batch is split over its devices (axis 1)."""
     n_batches = n // batch_size
     k_perm, k_steps = jax.random.split(key)
     order = jax.random.permutation(k_perm, n)[: n_batches * batch_size]
     batches = jax.tree.map(lambda a: a[order].reshape(n_batches, batch_size, *a.shape[1:]), data)
-    return batches, jax.random.split(k_steps, n_batches)
+    return parallel.constrain(batches, mesh, axis=1), jax.random.split(k_steps, n_batches)
 
 
 # The compiled programs take the step as a static argument, so fitting again with the same step
 # function (a second epoch count, a benchmark's timed run) reuses them instead of compiling anew.
-@partial(jax.jit, static_argnums=(0, 1, 2))
-def _scan_epoch(step, batch_size, n, carry, key, data):
-    batches, keys = _epoch_batches(key, data, batch_size, n)
+@partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _scan_epoch(step, batch_size, n, mesh, carry, key, data):
+    batches, keys = _epoch_batches(key, data, batch_size, n, mesh)
     return jax.lax.scan(lambda c, xs: step(c, *xs), carry, (batches, keys))
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _batches(batch_size, n, key, data):
-    return _epoch_batches(key, data, batch_size, n)
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _batches(batch_size, n, mesh, key, data):
+    return _epoch_batches(key, data, batch_size, n, mesh)
 
 
 @partial(jax.jit, static_argnums=0)
@@ -193,6 +193,7 @@ def fit(
     evaluate: Callable[[Any], dict[str, Any]] | None = None,
     progress: bool = True,
     loop: str = "scan",
+    mesh=None,
 ):
     """Train: run ``step`` over ``epochs`` epochs of ``data``; return ``(carry, history)``.
 
@@ -211,12 +212,20 @@ def fit(
     ``history`` maps each metric to a NumPy array ``(epochs, ...)`` of its per-epoch mean, plus
     ``"step_loss"`` (every step's loss, when the step reports ``"loss"``) and ``evaluate``'s keys.
     The same key gives the same history.
+
+    ``mesh`` (a :class:`jax.sharding.Mesh` with a ``"data"`` axis, e.g. :func:`helpers.parallel.default_mesh`)
+    trains data-parallel: the carry is replicated on every device and each batch split over them
+    (``batch_size`` must divide over the devices); full-batch data is split along its first axis.
+    The history is the same as on one device up to the order of floating-point sums.
     """
     validate.callable_("step", step)
     validate.key("key", key)
     n = _check(data, epochs, batch_size, loop, evaluate)
+    parallel.check_mesh(mesh)
     data = jax.tree.map(jnp.asarray, data)
+    carry = parallel.replicate(carry, mesh)
     if n is None:  # full batch: one program for the whole run
+        data = parallel.shard(data, mesh, name="data") if data is not None else None
         carry, metrics = _full_batch(step, int(epochs), carry, key, data)
         history = {name: np.asarray(value) for name, value in metrics.items()}
         if "loss" in history:
@@ -225,14 +234,16 @@ def fit(
 
     def run_epoch(c, k, d):
         if loop == "scan":
-            return _scan_epoch(step, int(batch_size), n, c, k, d)
-        batches, keys = _batches(int(batch_size), n, k, d)
+            return _scan_epoch(step, int(batch_size), n, mesh, c, k, d)
+        batches, keys = _batches(int(batch_size), n, mesh, k, d)
         outs = []
         for i in range(keys.shape[0]):
             c, m = _one_step(step, c, jax.tree.map(lambda b, i=i: b[i], batches), keys[i])
             outs.append(m)
         return c, jax.tree.map(lambda *ms: jnp.stack(ms), *outs)
 
+    parallel.check_divisible("batch_size", int(batch_size), mesh)
+    data = parallel.replicate(data, mesh)
     per_epoch: list[dict] = []
     step_losses = []
     bar = _ProgressBar(int(epochs), disable=not progress)

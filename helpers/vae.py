@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from helpers import data, nets, validate
+from helpers import data, nets, parallel, validate
 from helpers.validate import positive_int
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -237,7 +237,7 @@ def log_importance_weights(key: jax.Array, model, x: jax.Array, k: int, chunk: i
     return weights.reshape(n_chunks * chunk, -1).T[:, :k]
 
 
-def iwae_bound(key: jax.Array, model, x: jax.Array, k: int, chunk: int = 100) -> jax.Array:
+def iwae_bound(key: jax.Array, model, x: jax.Array, k: int, chunk: int = 100, mesh=None) -> jax.Array:
     r"""The importance-weighted bound (Burda, Grosse and Salakhutdinov 2016):
 
     .. math:: \mathcal{L}_k(\mathbf{x}) = \mathbb{E}\left[\log \frac1k \sum_{i=1}^k w_i\right]
@@ -245,9 +245,12 @@ def iwae_bound(key: jax.Array, model, x: jax.Array, k: int, chunk: int = 100) ->
 
     estimated with one set of k samples.  :math:`\mathcal{L}_1` is the ELBO,
     :math:`\mathcal{L}_k` is non-decreasing in k and tends to :math:`\log p_\theta(\mathbf{x})`.
-    ``x (n, d)`` -> ``(n,)`` nats; ``-iwae_bound`` at large k is the usual NLL estimate.
+    ``x (n, d)`` -> ``(n,)`` nats; ``-iwae_bound`` at large k is the usual NLL estimate.  With a
+    ``mesh`` (:mod:`helpers.parallel`) the n examples, and their k samples each, are split over
+    its devices.
     """
     validate.key("key", key)  # before the jitted call, so a seed gets the clear message
+    x, model = parallel.shard(validate.array("x", x, min_ndim=2), mesh), parallel.replicate(model, mesh)
     log_w = log_importance_weights(key, model, x, k, chunk)
     return jax.scipy.special.logsumexp(log_w, axis=1) - math.log(k)
 

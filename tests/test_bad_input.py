@@ -30,6 +30,7 @@ from helpers import (
     nets,
     notebook,
     optim,
+    parallel,
     pca,
     rbm,
     rng,
@@ -346,6 +347,19 @@ CASES = [
     ("optim", "not an optimiser",
      lambda: optim.trajectory("adam", toy.rosenbrock, jnp.zeros(2), 3),
      TypeError, "optimizer='adam'"),
+    # helpers.parallel
+    ("parallel", "a device name as mesh", lambda: parallel.check_mesh("cpu"), ValueError, "mesh='cpu'"),
+    ("parallel", "a mesh without a data axis",
+     lambda: parallel.check_mesh(jax.make_mesh((1,), ("x",))),
+     ValueError, "with a 'data' axis"),
+    ("parallel", "divides = 0", lambda: parallel.default_mesh(divides=0), ValueError, "divides=0"),
+    ("parallel", "fractional divides", lambda: parallel.default_mesh(divides=2.5), ValueError, "divides=2.5"),
+    ("parallel", "fit on a string mesh",
+     lambda: train.fit(null_step, 0, jnp.ones((4, 2)), key=KEY, epochs=1, batch_size=2, mesh="all"),
+     ValueError, "mesh='all'"),
+    ("parallel", "chains on a number",
+     lambda: ising.run_chains(KEY, SPINS, 2.0, 1, mesh=4),
+     ValueError, "mesh=4"),
     # helpers.pca
     ("pca", "k = 0", lambda: pca.fit(X, 0), ValueError, "k=0"),
     ("pca", "1-D data", lambda: pca.fit(jnp.ones(5), 1), ValueError, r"x has shape \(5,\)"),
@@ -457,7 +471,7 @@ def test_every_public_module_has_at_least_five_cases():
     for module, *_ in CASES:
         counts[module] = counts.get(module, 0) + 1
     modules = {info.name for info in pkgutil.iter_modules(helpers.__path__)}  # a new module needs cases too
-    assert len(modules) >= 21
+    assert len(modules) >= 22
     assert {m: counts.get(m, 0) for m in modules if counts.get(m, 0) < 5} == {}
 
 
