@@ -303,6 +303,17 @@ def test_toy_bad_input():
         data.sample_toy(jax.random.key(0), "two_moons", 0)
 
 
+def test_eight_gaussians_centres_and_nearest_centre():
+    x = toy.sample_toy(jax.random.key(5), "eight_gaussians", 40_000)
+    index, distance = toy.nearest_centre(x)
+    shares = np.bincount(index, minlength=8) / len(index)
+    assert np.all(np.abs(shares - 1 / 8) < 0.01)  # equal weights
+    # |x - mu|^2 / s^2 is chi-squared with 2 degrees of freedom: P(|x - mu| < 3 s) = 1 - exp(-9/2)
+    assert abs(np.mean(distance < 3 * toy.EIGHT_GAUSSIANS_STD) - (1 - np.exp(-4.5))) < 0.003
+    np.testing.assert_allclose(np.linalg.norm(toy.EIGHT_GAUSSIANS_CENTRES, axis=1), 1.4)
+    assert toy.nearest_centre(toy.EIGHT_GAUSSIANS_CENTRES[[3, 5]])[0].tolist() == [3, 5]
+
+
 def test_test_functions():
     # Franke's function: F(0, 0) from its four terms by hand; Rosenbrock's minimum.
     terms = [0.75 * np.exp(-2), 0.75 * np.exp(-1 / 49 - 0.1), 0.5 * np.exp(-58 / 4), -0.2 * np.exp(-65)]
