@@ -39,8 +39,7 @@ class MLPDenoiser(nnx.Module):
         rngs: nnx.Rngs,
     ):
         positive_int(data_dim=data_dim, width=width, depth=depth, T=T)
-        if not validate.is_integer(emb_dim) or emb_dim < 2 or emb_dim % 2:
-            raise ValueError(f"emb_dim={emb_dim!r}; expected an even integer >= 2")
+        validate.even_int(emb_dim=emb_dim)
         self.data_dim, self.T, self.emb_dim = data_dim, T, emb_dim
         self.embed = nets.time_mlp(emb_dim, rngs)
         self.inp = nnx.Linear(data_dim, width, rngs=rngs)
@@ -73,8 +72,7 @@ class VPrediction(nnx.Module):
 
     def __init__(self, net: nnx.Module, schedule: Schedule):
         validate.callable_("net", net)
-        if not isinstance(schedule, Schedule):
-            raise TypeError(f"schedule is a {type(schedule).__name__}; expected a diffusion.Schedule")
+        diffusion.check_schedule(schedule)
         self.net = net
         self.sqrt_ab = nnx.Variable(jnp.sqrt(schedule.alpha_bars))  # (T + 1,), not trained
         self.sqrt_1mab = nnx.Variable(jnp.sqrt(1 - schedule.alpha_bars))
@@ -119,10 +117,8 @@ class SpinDenoiser(nnx.Module):
     ):
         positive_int(width=width, depth=depth)
         validate.lattice_size(L)
-        if not validate.is_integer(emb_dim) or emb_dim < 2 or emb_dim % 2:
-            raise ValueError(f"emb_dim={emb_dim!r}; expected an even integer >= 2")
-        if not isinstance(schedule, Schedule):
-            raise TypeError(f"schedule is a {type(schedule).__name__}; expected a diffusion.Schedule")
+        validate.even_int(emb_dim=emb_dim)
+        diffusion.check_schedule(schedule)
         if not validate.is_integer(radius) or not 1 <= radius < L:
             raise ValueError(f"radius={radius!r}; expected an integer in [1, {L - 1}]")
         self.L, self.T, self.emb_dim = L, schedule.T, emb_dim

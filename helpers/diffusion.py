@@ -97,7 +97,8 @@ def per_example(values: jax.Array, x: jax.Array) -> jax.Array:
     return values.reshape(values.shape + (1,) * (x.ndim - values.ndim))
 
 
-def _check_schedule(schedule) -> None:
+def check_schedule(schedule) -> None:
+    """Raise ``TypeError`` unless ``schedule`` is a :class:`Schedule`."""
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule is a {type(schedule).__name__}; expected a diffusion.Schedule "
                         f"(linear_schedule, cosine_schedule or schedule_from_betas)")
@@ -106,7 +107,7 @@ def _check_schedule(schedule) -> None:
 def _check_t(schedule: Schedule, t, x=None, low: int = 0, name: str = "t") -> jax.Array:
     """``t (n,)`` integers in [low, T], one per example of ``x (n, ...)`` (any n without ``x``): JAX
     would clamp or wrap an index outside the schedule without an error."""
-    _check_schedule(schedule)
+    check_schedule(schedule)
     t = t if isinstance(t, jax.core.Tracer) else jnp.asarray(t)
     if x is not None and t.shape != x.shape[:1]:
         raise ValueError(f"{name} has shape {t.shape}; expected one time step per example, ({x.shape[0]},)")
@@ -172,7 +173,7 @@ def prior_kl(schedule: Schedule, x0: jax.Array) -> jax.Array:
 
     ``x0 (n, ...)`` -> ``(n,)``.
     """
-    _check_schedule(schedule)
+    check_schedule(schedule)
     validate.array("x0", x0, min_ndim=1)
     ab = schedule.alpha_bars[-1]
     per_dim = 0.5 * (ab * x0**2 + (1 - ab) - 1 - jnp.log1p(-ab))
@@ -229,7 +230,7 @@ def simple_loss(
     """
     validate.key("key", key)
     validate.callable_("model", model)
-    _check_schedule(schedule)
+    check_schedule(schedule)
     validate.array("x0", x0, min_ndim=1, kind="float")
     if min_snr_gamma is not None:
         validate.positive_number(min_snr_gamma=min_snr_gamma)
@@ -301,7 +302,7 @@ def ddpm_sample(key: jax.Array, model, schedule: Schedule, shape, clip: float | 
     """
     validate.key("key", key)
     validate.callable_("model", model)
-    _check_schedule(schedule)
+    check_schedule(schedule)
     return _ddpm(key, nets.as_module(model), schedule, _check_shape(shape), _check_clip(clip), return_path)
 
 
@@ -354,7 +355,7 @@ def ddim_step(key: jax.Array, model: EpsFn, schedule: Schedule, x: jax.Array, t,
 
 def _check_ddim_step(key, schedule, x, t, t_prev, eta) -> None:
     validate.key("key", key)
-    _check_schedule(schedule)
+    check_schedule(schedule)
     validate.array("x", x, min_ndim=1)
     validate.nonnegative_number(eta=eta)
     validate.integers_in("t", t, 1, schedule.T)
@@ -372,7 +373,7 @@ def ddim_sample(key: jax.Array, model, schedule: Schedule, shape, steps: int = 5
     """
     validate.key("key", key)
     validate.callable_("model", model)
-    _check_schedule(schedule)
+    check_schedule(schedule)
     shape = _check_shape(shape)
     if not validate.is_integer(steps) or not 1 <= steps <= schedule.T or schedule.T % steps:
         raise ValueError(f"steps={steps!r}; expected a divisor of T = {schedule.T} between 1 and T")

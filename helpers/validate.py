@@ -82,6 +82,13 @@ def nonnegative_number(**values) -> None:
             raise ValueError(f"{name}={value!r}; expected a finite number >= 0")
 
 
+def even_int(**values) -> None:
+    """Each value must be an even integer >= 2 (a sinusoidal embedding's width)."""
+    for name, value in values.items():
+        if not is_integer(value) or value < 2 or value % 2:
+            raise ValueError(f"{name}={value!r}; expected an even integer >= 2")
+
+
 def optional_positive(**values) -> None:
     """Each value must be ``None`` or a finite number > 0."""
     positive_number(**{name: value for name, value in values.items() if value is not None})
@@ -191,8 +198,8 @@ def spins(name: str, x) -> None:
     """``x`` must hold Ising spins: every value -1 or +1 (checked when concrete)."""
     values = concrete(x)
     if values is not None and values.size and not np.all(np.abs(values) == 1):
-        found = np.unique(values)[:5]
-        raise ValueError(f"{name} has values {found.tolist()}{' ...' if np.unique(values).size > 5 else ''}; "
+        found = np.unique(values)
+        raise ValueError(f"{name} has values {found[:5].tolist()}{' ...' if found.size > 5 else ''}; "
                          f"expected spins -1 or +1 (binary 0/1 units convert with 2 x - 1)")
 
 
