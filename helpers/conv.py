@@ -70,7 +70,11 @@ def pad(x: jax.Array, size: int, padding: str) -> jax.Array:
 def patches(x: jax.Array, size: int) -> jax.Array:
     r"""The patch matrix: ``(n, H, W, C)`` -> ``(n, H-k+1, W-k+1, k k C)``, row :math:`(i,j)` holding
     :math:`x_{i+m,\,j+n,\,c}` in the order :math:`(m, n, c)`, the order of ``w.reshape(k*k*C, O)``."""
+    validate.array("x", x, ndim=4)
+    validate.positive_int(size=size)
     n, H, W, C = x.shape
+    if size > min(H, W):
+        raise ValueError(f"size={size} is larger than the image ({H}, {W})")
     h, w = H - size + 1, W - size + 1
     # stacking the k^2 shifted views on a new axis and merging it with the channels is one copy
     shifted = [x[:, m : m + h, n_ : n_ + w, :] for m in range(size) for n_ in range(size)]

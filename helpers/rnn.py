@@ -124,15 +124,16 @@ def elman_bptt(params: dict, xs: jax.Array, ys: jax.Array) -> dict:
     With :math:`e_t = (\hat y_t - y_t)/(nT)` and :math:`h_0 = 0`, a reverse sweep carries
     :math:`\delta_t = \partial L/\partial h_t` (the total derivative, through every later step):
 
-    .. math::  \delta_t = V e_t + W\,\big(\delta_{t+1}\odot(1 - h_{t+1}^2)\big),\qquad
-               \delta_T = V e_T ;
+    .. math::  \delta_t = V^\top e_t + W^\top g_{t+1},\qquad
+               g_t = \delta_t\odot(1 - h_t^2),\qquad \delta_T = V^\top e_T ,
 
-    with :math:`g_t = \delta_t\odot(1 - h_t^2)` (the derivative at the pre-activation),
-    :math:`\partial L/\partial W = \sum_t h_{t-1} g_t^\top`,
-    :math:`\partial L/\partial U = \sum_t x_t g_t^\top`,
-    :math:`\partial L/\partial b = \sum_t g_t`, :math:`\partial L/\partial V = \sum_t h_t e_t^\top`,
-    :math:`\partial L/\partial c = \sum_t e_t` (row convention: ``Wh`` is :math:`W^\top`).  Returns a
-    dict shaped like ``params``."""
+    :math:`g_t` being the derivative at the pre-activation; then
+    :math:`\partial L/\partial W = \sum_t g_t h_{t-1}^\top`,
+    :math:`\partial L/\partial U = \sum_t g_t x_t^\top`,
+    :math:`\partial L/\partial b = \sum_t g_t`, :math:`\partial L/\partial V = \sum_t e_t h_t^\top`,
+    :math:`\partial L/\partial c = \sum_t e_t`.  The code multiplies rows (``Wh`` is :math:`W^\top`,
+    ``V`` is :math:`V^\top`), so its gradients are these transposed.  Returns a dict shaped like
+    ``params``."""
     hs, _ = unroll("elman", params, xs)  # (n, T, H)
     n, T, _ = xs.shape
     e = (hs @ params["V"] + params["c"] - ys) / (n * T)  # (n, T, K)
@@ -167,9 +168,10 @@ def state_jacobian_norms(kind: str, params: dict, xs: jax.Array) -> jax.Array:
     if xs.shape[0] != 1:
         raise ValueError(f"xs has shape {xs.shape}; expected one sequence (1, T, D)")
 
-    def cell(h, x):
-        z = h @ params["Wh"] + x @ params["Wx"]
-        return z if kind == "linear" else jnp.tanh(z + params["b"])
+    def cell(h, x):  # one sequence: h (H,), x (D,)
+        if kind == "elman":
+            return elman_cell(params, h, x)
+        return h @ params["Wh"] + x @ params["Wx"]
 
     h0 = jnp.zeros(params["Wh"].shape[0], params["Wh"].dtype)
     states = jax.lax.scan(lambda h, x: (cell(h, x),) * 2, h0, xs[0])[1]
@@ -207,11 +209,10 @@ class Recurrent(nnx.Module):
         state = CELLS[self.kind](self.params(), state, x)
         return state, self.readout(hidden(self.kind, state))
 
-    def __call__(self, xs: jax.Array, state=None) -> jax.Array:
-        hs, _ = unroll(self.kind, self.params(), xs, state)
-        return self.readout(hs)
-
     def run(self, xs: jax.Array, state=None):
-        """Like ``__call__``, also returning the final state: ``(read-outs (n, T, K), state)``."""
+        """The read-outs at every step and the final state: ``(read-outs (n, T, K), state)``."""
         hs, state = unroll(self.kind, self.params(), xs, state)
         return self.readout(hs), state
+
+    def __call__(self, xs: jax.Array, state=None) -> jax.Array:
+        return self.run(xs, state)[0]

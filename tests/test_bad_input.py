@@ -478,6 +478,8 @@ CASES = [
     ("conv", "odd image for pooling", lambda: conv.max_pool(jnp.ones((1, 7, 8, 1))), ValueError, "7 x 8"),
     ("conv", "images without a channel axis", lambda: conv.conv2d(jnp.ones((8, 8)), jnp.ones((3, 3, 1, 1))),
      ValueError, "x has shape"),
+    ("conv", "patch larger than the image", lambda: conv.patches(jnp.ones((1, 2, 2, 1)), 3), ValueError,
+     "size=3"),
     ("conv", "one channel entry",
      lambda: conv.LatticeCNN([1], rngs=nnx.Rngs(0)), ValueError, r"channels=\[1\]"),
     ("rnn", "sequences of length 0",
