@@ -59,6 +59,22 @@ def sliced_wasserstein(key: jax.Array, x, y, n_projections: int = 256, n_quantil
     return float(np.sqrt(np.mean((quantiles(x) - quantiles(y)) ** 2)))
 
 
+def wasserstein_1d(x, y) -> float:
+    r"""Exact 1-Wasserstein distance between two 1-D empirical distributions of equal size n:
+
+    .. math:: W_1 = \int_0^1 \lvert F_x^{-1}(t) - F_y^{-1}(t)\rvert\,dt
+              = \frac1n \sum_{i=1}^{n} \lvert x_{(i)} - y_{(i)}\rvert,
+
+    the sorted samples paired in order (in 1-D the optimal transport plan is monotone).
+    ``x (n,)``, ``y (n,)`` -> float, in float64.
+    """
+    x = np.asarray(validate.array("x", x, ndim=1, kind="number"), np.float64)
+    y = np.asarray(validate.array("y", y, (x.shape[0],), kind="number"), np.float64)
+    if x.shape[0] < 1:
+        raise ValueError("x and y are empty; expected at least one sample each")
+    return float(np.mean(np.abs(np.sort(x) - np.sort(y))))
+
+
 def mmd(x, y, bandwidth: float) -> jax.Array:
     r"""Unbiased squared maximum mean discrepancy with the Gaussian kernel.
 

@@ -26,6 +26,7 @@ from helpers import (
     dynamics,
     ebm,
     ffnn,
+    gan,
     ising,
     ising_data,
     metrics,
@@ -60,6 +61,12 @@ def eps_model(x, t):
 
 def small_vae():
     return vae.VAE(4, [8], 2, rngs=nnx.Rngs(0))
+
+
+def mislabelled_generator():  # a generator whose stated latent size is not its network's
+    g = gan.Generator(2, [4], 2, rngs=nnx.Rngs(0))
+    g.latent_dim = 5
+    return g
 
 
 def null_step(carry, batch, key):
@@ -509,6 +516,37 @@ CASES = [
      ValueError, r"prediction \(4, 3\)"),
     ("dynamics", "negative threshold",
      lambda: dynamics.valid_prediction_time(jnp.ones(4), 0.02, -0.4), ValueError, "threshold=-0.4"),
+    ("gan", "generator's samples not the data's shape",
+     lambda: gan.init(gan.Generator(2, [4], 3, rngs=nnx.Rngs(0)), gan.Discriminator(3, [4], rngs=nnx.Rngs(0)),
+                      optax.sgd(0.1), optax.sgd(0.1), (2,)),
+     ValueError, r"expected data_shape \(2,\)"),
+    ("gan", "mismatched latent size",
+     lambda: gan.init(mislabelled_generator(), gan.Discriminator(2, [4], rngs=nnx.Rngs(0)),
+                      optax.sgd(0.1), optax.sgd(0.1), (2,)),
+     ValueError, r"generator does not accept latent noise \(n, 5\)"),
+    ("gan", "discriminator of the wrong width",
+     lambda: gan.init(gan.Generator(2, [4], 2, rngs=nnx.Rngs(0)), gan.Discriminator(3, [4], rngs=nnx.Rngs(0)),
+                      optax.sgd(0.1), optax.sgd(0.1), (2,)),
+     ValueError, "discriminator does not accept samples"),
+    ("gan", "negative penalty weight",
+     lambda: gan.alternating_step(optax.sgd(0.1), optax.sgd(0.1), "wasserstein", penalty=-1.0),
+     ValueError, "penalty=-1.0"),
+    ("gan", "zero discriminator steps",
+     lambda: gan.alternating_step(optax.sgd(0.1), optax.sgd(0.1), d_steps=0), ValueError, "d_steps=0"),
+    ("gan", "unknown loss",
+     lambda: gan.alternating_step(optax.sgd(0.1), optax.sgd(0.1), "hinge"), ValueError, "loss='hinge'"),
+    ("gan", "unknown output", lambda: gan.Generator(2, [4], 2, "sigmoid", rngs=nnx.Rngs(0)), ValueError,
+     "output='sigmoid'"),
+    ("gan", "centres of the wrong dimension",
+     lambda: gan.mode_coverage(jnp.ones((5, 2)), jnp.ones((8, 3)), 0.1),
+     ValueError, r"centres has shape \(8, 3\)"),
+    ("gan", "interpolation weights of the wrong length",
+     lambda: gan.gradient_penalty(lambda x: x[:, 0], jnp.ones((4, 2)), jnp.ones((4, 2)), jnp.ones(3)),
+     ValueError, r"eps has shape \(3,\)"),
+    ("gan", "densities on different grids",
+     lambda: gan.js_divergence(jnp.ones(5), jnp.ones(6), 0.1), ValueError, "p"),
+    ("metrics", "W1 between sets of different sizes",
+     lambda: metrics.wasserstein_1d(jnp.ones(5), jnp.ones(6)), ValueError, r"y has shape \(6,\)"),
 ]
 
 
@@ -524,7 +562,7 @@ def test_every_public_module_has_at_least_five_cases():
     for module, *_ in CASES:
         counts[module] = counts.get(module, 0) + 1
     modules = {info.name for info in pkgutil.iter_modules(helpers.__path__)}  # a new module needs cases too
-    assert len(modules) >= 22
+    assert len(modules) >= 23
     assert {m: counts.get(m, 0) for m in modules if counts.get(m, 0) < 5} == {}
 
 
