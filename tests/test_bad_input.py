@@ -19,6 +19,7 @@ from helpers import (
     ais,
     autoencoder,
     cache,
+    checks,
     conv,
     data,
     denoisers,
@@ -547,6 +548,13 @@ CASES = [
      lambda: gan.js_divergence(jnp.ones(5), jnp.ones(6), 0.1), ValueError, "p"),
     ("metrics", "W1 between sets of different sizes",
      lambda: metrics.wasserstein_1d(jnp.ones(5), jnp.ones(6)), ValueError, r"y has shape \(6,\)"),
+    # A check refuses a student "function" that is not callable before running anything.
+    ("checks", "backprop given a number", lambda: checks.backprop(3), TypeError, "student=3"),
+    ("checks", "KL given a string", lambda: checks.gaussian_kl("kl"), TypeError, "student='kl'"),
+    ("checks", "CD-1 given an array", lambda: checks.cd1_gradient(np.ones(3)), TypeError, "student=array"),
+    ("checks", "softplus derivative missing", lambda: checks.softplus(jnp.exp, None), TypeError,
+     "sigma_prime=None"),
+    ("checks", "DDIM step given None", lambda: checks.ddim_step(None), TypeError, "student=None"),
 ]
 
 
@@ -562,7 +570,7 @@ def test_every_public_module_has_at_least_five_cases():
     for module, *_ in CASES:
         counts[module] = counts.get(module, 0) + 1
     modules = {info.name for info in pkgutil.iter_modules(helpers.__path__)}  # a new module needs cases too
-    assert len(modules) >= 23
+    assert len(modules) >= 24
     assert {m: counts.get(m, 0) for m in modules if counts.get(m, 0) < 5} == {}
 
 
