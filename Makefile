@@ -11,7 +11,7 @@ WORKERS ?= 2
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_DIR ?= notebooks
 
-.PHONY: lab test lint notebooks benchmarks clean
+.PHONY: lab test lint notebooks benchmarks site clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed, got " + sys.version'
@@ -23,15 +23,21 @@ $(VENV)/.runtime: $(BIN)/python requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.test: $(VENV)/.runtime requirements-test.txt
+# The website's packages alone (the Pages workflow needs no JAX), held to the runtime pins they share.
+$(VENV)/.site: $(BIN)/python requirements-site.txt requirements.txt
+	$(BIN)/pip install --quiet -r requirements-site.txt -c requirements.txt
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime requirements-test.txt requirements-site.txt
 	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $@
 
 lab: $(VENV)/.runtime
 	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) $(LAB_FLAGS) $(LAB_ARGS)
 
+# The pre-commit hooks on every tracked file: ruff (Python and notebooks) and notebook hygiene.
 lint: $(VENV)/.test
-	$(BIN)/ruff check helpers tests benchmarks notebooks
+	$(BIN)/pre-commit run --all-files
 
 test: lint
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
@@ -41,11 +47,22 @@ test: lint
 # Re-execute every notebook in place so the committed outputs match the code.
 notebooks: $(VENV)/.test
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=900 notebooks/*.ipynb tests/*.ipynb
+	    --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.record_timing=False \
+	    notebooks/*.ipynb tests/*.ipynb
+
+# The course website from the committed, executed notebooks (nothing is re-run), into site/.
+# Warnings are errors: a broken equation, link or figure fails the build.
+site: $(VENV)/.site
+	rm -rf build/site-src build/site-html site
+	mkdir -p build/site-src/notebooks
+	cp docs/conf.py docs/index.md build/site-src/
+	cp notebooks/*.ipynb build/site-src/notebooks/
+	$(BIN)/sphinx-build -W --keep-going -q -b html build/site-src build/site-html
+	mv build/site-html site
 
 benchmarks: $(VENV)/.runtime
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build site dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -46,7 +46,8 @@ def main() -> None:
     out["train_loss_relative_difference"] = relative(histories["four"], histories["one"])
     out["train_output_max_difference"] = float(np.max(np.abs(finals["four"] - finals["one"])))
     out["batch_sharding_devices"] = [len(s.device_set) for s in seen]
-    out["batch_sharding_specs"] = [str(getattr(s, "spec", s)) for s in seen]
+    # The spec's axis names, not its repr (which JAX versions print differently).
+    out["batch_sharding_specs"] = [[str(a) for a in getattr(s, "spec", ())] for s in seen]
     try:
         train.fit(step, train.init(model, optimizer), train_set, key=jax.random.key(1), epochs=1,
                   batch_size=30, progress=False, mesh=mesh)

@@ -42,6 +42,9 @@ def test_pins_agree_everywhere():
     test_file = (REPO / "requirements-test.txt").read_text()
     assert "-r requirements.txt" in test_file.splitlines()
     assert not set(pins(test_file.splitlines())) & set(runtime), "a runtime pin is repeated"
+    assert "-r requirements-site.txt" in test_file.splitlines()
+    site = pins((REPO / "requirements-site.txt").read_text().splitlines())
+    assert {"sphinx", "myst-nb"} <= set(site) and not set(site) & set(runtime), "a runtime pin is repeated"
 
 
 def test_python_version_agrees():
@@ -53,7 +56,9 @@ def test_python_version_agrees():
 def test_installed_versions_match_pins():
     from importlib.metadata import version
 
-    for name, pinned in pins((REPO / "requirements-test.txt").read_text().splitlines()).items():
+    test_and_site = [*(REPO / "requirements-test.txt").read_text().splitlines(),
+                     *(REPO / "requirements-site.txt").read_text().splitlines()]
+    for name, pinned in pins(test_and_site).items():
         assert version(name) == pinned, f"{name}: installed {version(name)}, pinned {pinned}"
     for name, pinned in pins((REPO / "requirements.txt").read_text().splitlines()).items():
         assert version(name) == pinned, f"{name}: installed {version(name)}, pinned {pinned}"

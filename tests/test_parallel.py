@@ -40,7 +40,7 @@ def test_training_on_four_devices_gives_the_one_device_losses(four_devices):
 def test_each_batch_is_split_over_all_four_devices(four_devices):
     # Compiled twice (one device, then the mesh): the second run's batch lives on all four.
     assert four_devices["batch_sharding_devices"] == [1, 4]
-    assert four_devices["batch_sharding_specs"][1] == "P('data',)"
+    assert four_devices["batch_sharding_specs"][1] == ["data"]
 
 
 def test_a_batch_that_does_not_divide_is_refused(four_devices):
