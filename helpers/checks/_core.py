@@ -78,4 +78,10 @@ def expect(got, want, what: str, known=(), rtol: float = 2e-4, nonfinite_hint: s
 
 
 def f32(*arrays):
+    """NumPy test inputs as the float32 JAX arrays a student's code receives."""
     return [jnp.asarray(a, jnp.float32) for a in arrays]
+
+
+def f32_params(params: dict) -> dict:
+    """A dict of NumPy parameters (an RBM's, an RNN's) as float32 JAX arrays."""
+    return {name: jnp.asarray(value, jnp.float32) for name, value in params.items()}

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from helpers.checks._core import Mismatch, Verdict, expect, f32, run
+from helpers.checks._core import Mismatch, Verdict, expect, f32, f32_params, run
 
 # ---------------------------------------------------------------- 04 Boltzmann machines
 
@@ -40,7 +40,7 @@ def rbm_free_energy(student: Callable) -> Verdict:
         for seed in (6, 7):
             p = _rbm(seed)
             want = -logsumexp(_joint_log_weights(p), axis=1)
-            got = student({k: jnp.asarray(v, jnp.float32) for k, v in p.items()}, *f32(_STATES_V))
+            got = student(f32_params(p), *f32(_STATES_V))
             expect(got, want, "F(x)", known=[
                 (-want, "the sign: p(x) = e^(-F(x)) / Z, so F = -log sum_h e^(-E(x, h))"),
                 (want + _STATES_V @ p["a"], "the visible bias term -a^T x is missing")])
@@ -51,7 +51,8 @@ def rbm_free_energy(student: Callable) -> Verdict:
 
 
 def _cd1_expectation(p, x):
-    """The exact expectation of the CD-1 estimator, and the exact log-likelihood gradient."""
+    """By enumeration: the exact expectation of the CD-1 estimator, the exact log-likelihood gradient,
+    and CD-1 with its sign flipped (a known mistake), each a dict like the parameters."""
     ph = expit(p["b"] + x @ p["W"])  # (n, 3): p(h_j = 1 | x)
     pos = {"a": x.mean(0), "b": ph.mean(0), "W": x.T @ ph / len(x)}
     log_px_h = _STATES_H @ p["W"].T + p["a"]  # (8, 4) visible logits given each h
@@ -83,7 +84,7 @@ def cd1_gradient(student: Callable) -> Verdict:
     tol = 2.5 / np.sqrt(len(x))  # five standard errors: each chain's term lies in [0, 1], so its std <= 1/2
 
     def trial():
-        got = student(jax.random.key(0), {k: jnp.asarray(v, jnp.float32) for k, v in p.items()}, *f32(x))
+        got = student(jax.random.key(0), f32_params(p), *f32(x))
         if not isinstance(got, dict) or set(got) != {"a", "b", "W"}:
             raise Mismatch("expected a dict with keys 'a', 'b', 'W' like params")
         for name in ("a", "b", "W"):

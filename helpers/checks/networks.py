@@ -6,12 +6,11 @@ import itertools
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy.special import expit
 
 from helpers import ffnn, validate
-from helpers.checks._core import Mismatch, Verdict, expect, f32, run
+from helpers.checks._core import Mismatch, Verdict, expect, f32, f32_params, run
 
 # ---------------------------------------------------------------- 01 feed-forward networks
 
@@ -107,7 +106,7 @@ def elman_unroll(student: Callable) -> Verdict:
 
     def trial():
         want = states(True)
-        got = student({k: jnp.asarray(v, jnp.float32) for k, v in params.items()}, *f32(xs, h0))
+        got = student(f32_params(params), *f32(xs, h0))
         expect(got, want, "the states", known=[
             (states(False), "every step used h0: feed each new state into the next step"),
             (np.concatenate([h0[None], want[:-1]]), "you returned h_0 ... h_(T-1); return h_1 ... h_T, the "
