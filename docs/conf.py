@@ -14,6 +14,7 @@ copyright = (
 extensions = ["myst_nb", "sphinx-mathjax-offline"]  # MathJax 3 is copied into the site: no CDN needed
 nb_execution_mode = "off"  # render the committed outputs; CI has already executed every notebook
 nb_merge_streams = True
+nb_render_markdown_format = "gfm"  # Markdown outputs (the summary tables) render as tables
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
@@ -35,3 +36,24 @@ html_theme_options = {
     },
     "show_toc_level": 2,
 }
+
+
+def _figure_descriptions(app, docname, source):
+    """Give each figure its description as the page's ``alt`` text: the notebooks store it in the
+    image's output metadata (``helpers.notebook.figure``), MyST-NB reads it from the cell's
+    ``mystnb.image`` options, so copy it there before the notebook is parsed."""
+    import json
+
+    if not docname.startswith("notebooks/"):
+        return
+    nb = json.loads(source[0])
+    for cell in nb["cells"]:
+        alts = [o.get("metadata", {}).get("image/png", {}).get("alt") for o in cell.get("outputs", [])]
+        alts = [alt for alt in alts if alt]
+        if alts:
+            cell["metadata"].setdefault("mystnb", {}).setdefault("image", {})["alt"] = " ".join(alts)
+    source[0] = json.dumps(nb)
+
+
+def setup(app):
+    app.connect("source-read", _figure_descriptions)

@@ -1,4 +1,5 @@
-"""Notebook plumbing shared by every notebook: setup, memory hygiene, source display, results table, budget.
+"""Notebook plumbing shared by every notebook: setup, memory hygiene, source display, figures with their
+descriptions, the results table (:mod:`helpers.results`), budget.
 
 Why the memory hygiene: XLA keeps every compiled program in memory, and a notebook compiles
 hundreds (each eager operation is one), so a kernel's memory grows cell by cell even when the data
@@ -20,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from helpers import parallel, validate
+from helpers.results import Results  # noqa: F401  (the summary table and record every notebook makes)
 
 _LIBC = None
 if sys.platform.startswith("linux"):
@@ -61,17 +63,6 @@ def setup(seed: int) -> tuple[float, jax.Array]:
     return time.perf_counter(), jax.random.key(seed)
 
 
-class Results(list):
-    """The notebook's summary table: ``append((quantity, value measured here, reference))`` rows."""
-
-    def show(self) -> None:
-        """Display the rows as a Markdown table."""
-        from IPython.display import Markdown, display
-
-        rows = "\n".join(f"| {q} | {m} | {r} |" for q, m, r in self)
-        display(Markdown("| quantity | measured here | reference or target |\n| --- | --- | --- |\n" + rows))
-
-
 _PEAK_BY_CELL: list[tuple[int, float]] = []  # (execution count, peak memory in GB after that cell)
 
 
@@ -90,6 +81,25 @@ def show(function) -> None:
     except (TypeError, OSError):
         raise TypeError(f"function={function!r}; expected a function or class defined in Python") from None
     display(Code(source, language="python"))
+
+
+def figure(fig, alt: str) -> None:
+    """Display a Matplotlib figure with its description and close it.
+
+    ``alt`` says in one or two sentences what the figure shows, for a reader who cannot see it (a
+    screen reader, a search engine, the website's ``alt`` text); it is stored with the image
+    (``image/png`` output metadata).  The picture is the one Jupyter's inline backend would show.
+    """
+    import io
+
+    from IPython.display import Image, display
+
+    if not isinstance(alt, str) or len(alt.split()) < 5:
+        raise ValueError(f"alt={alt!r}; expected a sentence that says what the figure shows")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight")
+    plt.close(fig)
+    display(Image(buffer.getvalue(), format="png", alt=alt.strip()))
 
 
 def image_grid(rows, size: int = 28) -> np.ndarray:

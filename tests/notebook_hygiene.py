@@ -4,7 +4,9 @@ A committed notebook must be executed top to bottom (every code cell has an exec
 order, and no error output), stay small (the file and each output under a limit, so the repository
 and the rendered pages stay light), and carry no stray metadata: the notebook keeps only its
 kernel, language and widget state, a cell only its tags (no timings, no scroll or collapse state,
-no editor- or Colab-specific keys).  Usage: ``python tests/notebook_hygiene.py FILE.ipynb ...``;
+no editor- or Colab-specific keys).  Every figure carries a description (``alt`` in its
+``image/png`` output metadata, written by ``helpers.notebook.figure``) of at least a short sentence.
+Usage: ``python tests/notebook_hygiene.py FILE.ipynb ...``;
 prints one line per problem and exits 1 if there is any.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 
 MAX_NOTEBOOK_BYTES = 3_000_000
 MAX_OUTPUT_BYTES = 1_000_000
+MIN_ALT_WORDS = 5
 NOTEBOOK_METADATA = {"kernelspec", "language_info", "widgets"}
 CELL_METADATA = {"tags"}
 
@@ -49,6 +52,11 @@ def problems(path: Path) -> list[str]:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 found.append(f"cell {index}: error output {output.get('ename')}")
+            if "image/png" in output.get("data", {}):
+                alt = output.get("metadata", {}).get("image/png", {}).get("alt", "")
+                if len(alt.split()) < MIN_ALT_WORDS or alt.endswith(".png"):
+                    found.append(f"cell {index}: a figure without a description "
+                                 "(show it with helpers.notebook.figure(fig, alt=...))")
             size = len(json.dumps(output))
             if size > MAX_OUTPUT_BYTES:
                 found.append(f"cell {index}: an output of {size / 1e6:.1f} MB "

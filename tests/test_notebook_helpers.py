@@ -57,16 +57,18 @@ def test_setup_returns_the_start_time_and_the_root_key(capsys):
     assert capsys.readouterr().out.startswith(f"JAX {jax.__version__} on ")
 
 
-def test_results_table_has_one_row_per_quantity(monkeypatch):
+def test_results_table_has_one_row_per_quantity(monkeypatch, tmp_path):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
-    results = notebook.Results()
-    results.append(("T_c", "2.27", "2.2692 (Onsager)"))
-    results.append(("accuracy", "0.99", "> 0.98"))
+    monkeypatch.setenv("ADVML_RESULTS_DIR", str(tmp_path))
+    results = notebook.Results("99_table")
+    results.check("tc", "T_c", 2.27, reference=2.2692, within=0.05, source="Onsager")
+    results.note("acc", "accuracy", 0.99)
     results.show()
     lines = shown[0].splitlines()
-    assert lines[0] == "| quantity | measured here | reference or target |"
-    assert lines[2:] == ["| T_c | 2.27 | 2.2692 (Onsager) |", "| accuracy | 0.99 | > 0.98 |"]
+    assert lines[0] == "| quantity | measured here | reference | |"
+    assert lines[2:] == ["| T_c | 2.27 | 2.269 ± 0.05 (Onsager) | ✓ |", "| accuracy | 0.99 |  |  |"]
+    assert (tmp_path / "99_table.json").exists()
 
 
 def test_image_grid_stacks_strips_and_rejects_ragged_rows():

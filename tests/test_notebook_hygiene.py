@@ -36,3 +36,11 @@ def test_each_problem_is_reported(tmp_path):
                  "kernelspec is not python3"):
         assert what in found, what
     assert main([str(path)]) == 1
+
+
+def test_a_figure_needs_a_description(tmp_path):
+    png = {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"}, "metadata": {}}
+    described = {**png, "metadata": {"image/png": {"alt": "Loss falls with the epochs for both models."}}}
+    short = {**png, "metadata": {"image/png": {"alt": "Figure 3"}}}
+    found = problems(notebook(tmp_path, [code(1, [png]), code(2, [described]), code(3, [short])]))
+    assert [line.split(": ")[1] for line in found] == ["cell 0", "cell 2"], found

@@ -47,6 +47,7 @@ def browser(site):
 
 def test_every_chapter_is_built_and_reached_from_the_navigation(browser, site):
     assert {p.stem for p in (SITE / "notebooks").glob("*.html")} == set(NOTEBOOKS)
+    assert (SITE / "results" / "README.html").exists(), "the page of every recorded figure is missing"
     page = browser.new_page()
     page.goto(f"{site}/index.html")
     links = page.eval_on_selector_all(".bd-sidebar a.reference.internal", "as => as.map(a => a.href)")
@@ -83,6 +84,9 @@ def test_a_chapter_has_typeset_equations_figures_and_buttons(browser, site, stem
     figures = page.eval_on_selector_all(
         "main .cell_output img", "imgs => imgs.map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])")
     assert len(figures) == committed_figures(stem)
+    alts = page.eval_on_selector_all("main .cell_output img", "imgs => imgs.map(i => i.getAttribute('alt'))")
+    assert all(len((alt or "").split()) >= 5 and not alt.endswith(".png") for alt in alts), alts  # not a path
+    assert page.locator("main .cell_output table").count() >= 1, "the summary table did not render as a table"
     assert all(complete and width > 0 for _, complete, width in figures), [f for f in figures if not f[2]]
     hrefs = page.eval_on_selector_all("a", "as => as.map(a => a.href)")
     assert any(f"colab.research.google.com/github/advml-jax/advml-jax/blob/main/notebooks/{stem}.ipynb" in h
@@ -90,4 +94,13 @@ def test_a_chapter_has_typeset_equations_figures_and_buttons(browser, site, stem
     assert any(h.startswith("https://mybinder.org/v2/gh/advml-jax/advml-jax/") and stem in h for h in hrefs)
     assert any(h.endswith(f"_sources/notebooks/{stem}.ipynb") for h in hrefs)  # the download button
     assert errors == [], errors
+    page.close()
+
+
+def test_the_results_page_has_a_table_per_chapter(browser, site):
+    page = browser.new_page()
+    page.goto(f"{site}/results/README.html")
+    assert page.locator("main table").count() == len(NOTEBOOKS)
+    hrefs = page.eval_on_selector_all("main a", "as => as.map(a => a.href)")
+    assert all(any(h.endswith(f"notebooks/{stem}.html") for h in hrefs) for stem in NOTEBOOKS), hrefs
     page.close()
