@@ -23,9 +23,9 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import nnx
-from report import print_report
+from report import all_devices_mesh, print_report
 
-from helpers import autoencoder, data, parallel, pca, train
+from helpers import autoencoder, data, pca, train
 
 HINTON_AUTOENCODER, HINTON_LOGISTIC_PCA, HINTON_PCA = 3.00, 8.01, 13.87  # Science 2006, Fig. 2, 30-D codes
 
@@ -40,10 +40,8 @@ def main() -> None:
     parser.add_argument("--weight-decay", type=float, default=0.05, help="AdamW's decoupled weight decay")
     parser.add_argument("--noise", type=float, default=0.0,
                         help="train on the denoising loss with this Gaussian noise (0: plain reconstruction)")
-    parser.add_argument("--all-devices", action="store_true",
-                        help="split each batch over every device (helpers.parallel.default_mesh)")
-    args = parser.parse_args()
-    mesh = parallel.default_mesh() if args.all_devices else None
+    args = all_devices_mesh(parser)
+    mesh = args.mesh
     hidden = [int(v) for v in args.hidden.split(",")]
 
     train_images = jnp.asarray(data.load_mnist("train")[0].reshape(-1, 784))

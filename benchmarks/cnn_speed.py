@@ -29,7 +29,7 @@ import optax
 from flax import nnx
 from report import matmul_gflops, print_report
 
-from helpers import conv, data, ffnn, train
+from helpers import conv, data, metrics, train
 
 BATCH = 128
 MACS = {"conv1": 28 * 28 * 32 * 9, "conv2": 14 * 14 * 64 * 9 * 32, "dense1": 3136 * 128, "dense2": 128 * 10}
@@ -53,7 +53,7 @@ class FlaxCNN(nnx.Module):
 
 def loss(model, batch, key):
     images, labels = batch
-    return ffnn.cross_entropy(model(images), labels)
+    return metrics.classification_loss(model(images), labels)
 
 
 def images_per_second(model, arrays, loop: str) -> float:

@@ -3,13 +3,14 @@
 A longer run than notebook 07's (minutes, not part of the test suite), at 28 x 28.  Targets:
 DDIM with 50 steps at least 15x faster than DDPM with 1000 steps, with a Fréchet distance
 within 1.5x of DDPM's.  Same recipe as the notebook: a residual MLP with a sinusoidal time
-embedding that predicts the velocity v (``diffusion.VPrediction``; ``--prediction eps`` for plain
+embedding that predicts the velocity v (``denoisers.VPrediction``; ``--prediction eps`` for plain
 noise prediction), Nichol and Dhariwal's cosine schedule (T = 1000), the simple loss with
 min-SNR-5 weights (``--gamma 0`` for none), Adam with warm-up and cosine decay, x0-clipping to
 [-1, 1] while sampling.  Quality is the Fréchet
 distance in the 128 penultimate features of the fixed 28 x 28 MNIST classifier
 (``helpers.metrics.digit_classifier(28)``), against 5000 test digits, with held-out test digits
-as the floor and Gaussian noise as the ceiling.  Both samplers are compiled before they are timed.
+as the floor and Gaussian noise as the ceiling (``helpers.metrics.digit_quality``, as notebooks 07
+and 08 judge their 14 x 14 digits).  Both samplers are compiled before they are timed.
 
 Prints a readable table, then one JSON object on the last line.
 
@@ -23,12 +24,11 @@ import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import nnx
-from report import print_report
+from report import all_devices_mesh, print_report
 
-from helpers import data, denoisers, diffusion, metrics, parallel, train
+from helpers import data, denoisers, diffusion, metrics, train
 
 
 def main() -> None:
@@ -44,10 +44,8 @@ def main() -> None:
         "--gamma", type=float, default=5.0, help="min-SNR weight cap; 0 for the plain simple loss"
     )
     parser.add_argument("--ddim-steps", type=int, default=50)
-    parser.add_argument("--all-devices", action="store_true",
-                        help="split each batch over every device (helpers.parallel.default_mesh)")
-    args = parser.parse_args()
-    mesh = parallel.default_mesh() if args.all_devices else None
+    args = all_devices_mesh(parser)
+    mesh = args.mesh
 
     schedule = diffusion.cosine_schedule(1000)
     x_train = jnp.asarray(data.prepare_images(data.load_mnist("train")[0], 28, (-1.0, 1.0)).reshape(-1, 784))
@@ -81,19 +79,12 @@ def main() -> None:
         seconds[name] = time.perf_counter() - t0
 
     classifier = metrics.digit_classifier(28)
-    ref = np.asarray(classifier.features(jnp.asarray(test[:5000])))
-
-    def judge(x):
-        x = jnp.asarray(x)
-        fd = metrics.frechet_distance(np.asarray(classifier.features(x)), ref)
-        confident = float(jnp.mean(jnp.max(jax.nn.softmax(classifier(x)), axis=1) >= 0.9))
-        return fd, confident
-
-    scores = {
-        "test digits (floor)": judge(test[5000 : 5000 + args.samples]),
-        "Gaussian noise (ceiling)": judge(jax.random.normal(k_noise, shape)),
-    }
-    scores.update({name: judge(x) for name, x in samples.items()})
+    held_out = test[5000 : 5000 + args.samples]
+    quality = {name: metrics.digit_quality(k_noise, classifier, x, test[:5000], held_out)
+               for name, x in samples.items()}
+    anchors = next(iter(quality.values()))  # the floor and ceiling are the same for every sampler
+    judged = [("test digits (floor)", anchors.floor), ("Gaussian noise (ceiling)", anchors.ceiling)]
+    scores = {name: (q.frechet, q.confident) for name, q in judged + list(quality.items())}
     ddpm_name, ddim_name = list(samplers)
     speedup = seconds[ddpm_name] / seconds[ddim_name]
     fd_ratio = scores[ddim_name][0] / scores[ddpm_name][0]

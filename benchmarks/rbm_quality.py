@@ -22,9 +22,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from report import print_report
+from report import all_devices_mesh, print_report
 
-from helpers import ais, data, parallel, rbm, train
+from helpers import ais, data, rbm, train
 
 SALAKHUTDINOV_MURRAY_CD25 = -86.34  # nats, 500 hidden units, CD-25 (ICML 2008, table 1)
 
@@ -39,10 +39,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--ais-runs", type=int, default=100)
     parser.add_argument("--ais-repeats", type=int, default=3)
-    parser.add_argument("--all-devices", action="store_true",
-                        help="split each batch over every device (helpers.parallel.default_mesh)")
-    args = parser.parse_args()
-    mesh = parallel.default_mesh() if args.all_devices else None
+    args = all_devices_mesh(parser)
+    mesh = args.mesh
 
     train_x = jnp.asarray(data.load_mnist("train", binarize="bernoulli")[0].reshape(-1, 784))
     test_x = jnp.asarray(data.load_mnist("test", binarize="bernoulli")[0].reshape(-1, 784))
@@ -52,7 +50,7 @@ def main() -> None:
     params = rbm.init_params(k_init, 784, args.hidden, data_mean=pixel_mean)
     steps = args.epochs * (train_x.shape[0] // args.batch)
     optimizer = optax.adam(optax.cosine_decay_schedule(args.lr, steps, 0.1), b1=0.5)
-    step = rbm.cd_step(optimizer, k=args.k, persistent=not args.cd)
+    step = rbm.cd_step(optimizer, k=args.k, persistent=not args.cd, mesh=mesh)  # chains split with the batch
     carry = (params, optimizer.init(params), train_x[: args.batch])
     t0 = time.perf_counter()
     (params, _, _), _ = train.fit(step, carry, train_x, key=k_train, epochs=args.epochs,

@@ -1,12 +1,26 @@
-"""The benchmarks' shared pieces: the machine's matmul rate, and the output format (a readable
-two-column table, then the figures as one JSON line)."""
+"""The benchmarks' shared pieces: the machine's matmul rate, the ``--all-devices`` switch, and the output
+format (a readable two-column table, then the figures as one JSON line)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 
 import numpy as np
+
+from helpers import parallel
+
+
+def all_devices_mesh(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Add the ``--all-devices`` switch to ``parser`` and parse the command line; ``args.mesh`` is the
+    mesh over every device (:func:`helpers.parallel.default_mesh`) with the switch, else ``None``."""
+    parser.add_argument("--all-devices", action="store_true",
+                        help="split each batch and the Monte Carlo chains over every device "
+                             "(helpers.parallel.default_mesh)")
+    args = parser.parse_args()
+    args.mesh = parallel.default_mesh() if args.all_devices else None
+    return args
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:

@@ -26,14 +26,14 @@ import optax  # noqa: E402
 from flax import nnx  # noqa: E402
 from jax.sharding import AxisType  # noqa: E402
 
-from helpers import data, ising, nets, train  # noqa: E402
+from helpers import data, ising, metrics, nets, train  # noqa: E402
 
 BATCH, EPOCHS, L, CHAINS, SWEEPS, REPEATS = 256, 2, 64, 256, 100, 3
 
 
 def loss_fn(model, batch, key):
     x, y = batch
-    return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
+    return metrics.classification_loss(model(x), y)
 
 
 def mesh_over(k: int):

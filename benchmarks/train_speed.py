@@ -20,7 +20,7 @@ import optax
 from flax import nnx
 from report import matmul_gflops
 
-from helpers import data, ffnn, nets, train
+from helpers import data, ffnn, metrics, nets, train
 
 BATCH = 128
 
@@ -60,7 +60,7 @@ def main() -> None:
     reference = matmul_gflops()
     cases = {
         "classifier 784-512-512-10": (
-            [784, 512, 512, 10], lambda m, b, k: ffnn.cross_entropy(m(b[0]), b[1]), (x, y)
+            [784, 512, 512, 10], lambda m, b, k: metrics.classification_loss(m(b[0]), b[1]), (x, y)
         ),
         "VAE-sized 784-400-20-400-784": (
             [784, 400, 20, 400, 784], lambda m, b, k: ffnn.mse(m(b[0]), b[0]), (x,)

@@ -21,9 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
-from report import print_report
+from report import all_devices_mesh, print_report
 
-from helpers import data, parallel, train, vae
+from helpers import data, train, vae
 
 BURDA_VAE_NLL = 86.76  # nats; Burda et al. 2016, table 1, VAE with one stochastic layer, k = 1 training
 
@@ -37,10 +37,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--test-images", type=int, default=10_000)
-    parser.add_argument("--all-devices", action="store_true",
-                        help="split each batch over every device (helpers.parallel.default_mesh)")
-    args = parser.parse_args()
-    mesh = parallel.default_mesh() if args.all_devices else None
+    args = all_devices_mesh(parser)
+    mesh = args.mesh
     hidden = [int(v) for v in args.hidden.split(",")]
 
     train_images = jnp.asarray(data.load_mnist("train")[0].reshape(-1, 784))

@@ -1,4 +1,5 @@
-r"""Noise predictors for :mod:`helpers.diffusion`: a residual MLP, velocity prediction, a denoiser for spins.
+r"""Noise predictors for the losses and samplers of :mod:`helpers.diffusion`: a residual MLP, velocity
+prediction, a denoiser for spins.
 
 Each is an NNX module with the signature of a noise predictor,
 ``model(x_t, t) -> eps_hat`` for ``x_t (n, ...)`` and integer time steps ``t (n,)``; the layers
@@ -12,8 +13,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from helpers import diffusion, nets, validate
-from helpers.diffusion import Schedule
+from helpers import diffusion_training as diffusion
+from helpers import nets, validate
+from helpers.diffusion_training import Schedule
 from helpers.validate import positive_int
 
 

@@ -5,392 +5,47 @@ Notation follows the lecture (after Luo, arXiv 2208.11970).  The encoder is the 
 .. math:: q(\mathbf{x}_t|\mathbf{x}_{t-1}) = \mathcal{N}(\sqrt{\alpha_t}\,\mathbf{x}_{t-1}, (1 - \alpha_t)I),
           \qquad t = 1, \dots, T,
 
-with :math:`\alpha_t = 1 - \beta_t` and :math:`\bar\alpha_t = \prod_{s \le t}\alpha_s`.  A
-:class:`Schedule` stores every per-step array with **index t**: entry 0 belongs to
-:math:`\mathbf{x}_0` (:math:`\beta_0 = 0`, :math:`\bar\alpha_0 = 1`), entries 1..T to the
-steps, so the code reads like the equations.  Time steps passed to functions are integers in
-1..T, one per example, shape ``(n,)``.
+with :math:`\alpha_t = 1 - \beta_t` and :math:`\bar\alpha_t = \prod_{s \le t}\alpha_s`; a
+:class:`Schedule` stores every per-step array with index t (entry 0 belongs to :math:`\mathbf{x}_0`),
+and time steps passed to functions are integers in 1..T, one per example, shape ``(n,)``.
+
+The equations live in two modules, by what they serve, and this one gathers their public names, so
+``diffusion.q_sample`` and ``diffusion.ddim_sample`` read as one topic:
+
+* :mod:`helpers.diffusion_training`: the schedules (``linear_schedule``, ``cosine_schedule``,
+  ``schedule_from_betas``, ``snr``), the forward process (``q_sample``, ``posterior``,
+  ``predict_x0``), the ELBO's terms (``prior_kl``, ``denoising_weight``, ``min_snr_weight``) and the
+  losses (``simple_loss``, ``denoising_loss``);
+* :mod:`helpers.diffusion_sampling`: ancestral and DDIM sampling (``ddpm_step``, ``ddpm_sample``,
+  ``ddim_step``, ``ddim_sample``).
 
 A noise predictor is any callable ``eps_fn(x_t, t) -> eps_hat`` with ``x_t (n, *shape)`` and
-``t (n,)`` integers; Flax NNX modules in this module (:class:`MLPDenoiser`) have that signature.
+``t (n,)`` integers; the NNX noise predictors (``MLPDenoiser``, ``VPrediction``, ``SpinDenoiser``)
+are in :mod:`helpers.denoisers`.
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from functools import partial
-from typing import NamedTuple
-
-import jax
-import jax.numpy as jnp
-import numpy as np
-
-from helpers import nets, validate
-
-EpsFn = Callable[[jax.Array, jax.Array], jax.Array]
-
-
-class Schedule(NamedTuple):
-    """Per-step arrays of a noise schedule, each ``(T + 1,)`` and indexed by t (entry 0 is x_0)."""
-
-    betas: jax.Array
-    alphas: jax.Array
-    alpha_bars: jax.Array
-
-    @property
-    def T(self) -> int:  # noqa: N802 (the lecture's symbol)
-        return self.betas.shape[0] - 1
-
-
-def schedule_from_betas(betas, dtype=jnp.float32) -> Schedule:
-    r"""A :class:`Schedule` from :math:`\beta_1..\beta_T` ``(T,)``, each in (0, 1):
-    :math:`\alpha_t = 1 - \beta_t`, :math:`\bar\alpha_t = \prod_{s=1}^t \alpha_s` (computed in float64,
-    stored as ``dtype``; pass ``jnp.float64`` under ``jax.enable_x64`` for exact identities)."""
-    betas = np.asarray(betas, np.float64)
-    if betas.ndim != 1 or betas.size < 1:
-        raise ValueError(f"betas has shape {betas.shape}; expected a 1-D array of T >= 1 values")
-    if not np.all((betas > 0) & (betas < 1)):
-        raise ValueError(f"betas in [{betas.min()}, {betas.max()}]; expected every beta_t in (0, 1)")
-    betas = np.concatenate([[0.0], betas])
-    alphas = 1.0 - betas
-    return Schedule(*(jnp.asarray(a, dtype) for a in (betas, alphas, np.cumprod(alphas))))
-
-
-def _check_T(T) -> int:
-    validate.positive_int(T=T)
-    return int(T)
-
-
-def linear_schedule(
-    T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02, dtype=jnp.float32
-) -> Schedule:
-    r"""Ho, Jain and Abbeel (2020): :math:`\beta_t` linear from ``beta_start`` (t = 1) to
-    ``beta_end`` (t = T)."""
-    T = _check_T(T)
-    validate.fraction(beta_start=beta_start, beta_end=beta_end)
-    return schedule_from_betas(np.linspace(beta_start, beta_end, T), dtype)
-
-
-def cosine_schedule(T: int = 1000, s: float = 0.008, max_beta: float = 0.999, dtype=jnp.float32) -> Schedule:
-    r"""Nichol and Dhariwal (2021): :math:`\bar\alpha_t = f(t)/f(0)`,
-
-    .. math:: f(t) = \cos^2\left(\frac{t/T + s}{1 + s}\frac\pi2\right),
-
-    with :math:`\beta_t = 1 - \bar\alpha_t/\bar\alpha_{t-1}` clipped at ``max_beta`` (near t = T the
-    formula gives :math:`\beta_T = 1`, which would destroy the signal in one step)."""
-    T = _check_T(T)
-    validate.positive_number(s=s)
-    validate.fraction(max_beta=max_beta)
-    f = np.cos((np.arange(T + 1) / T + s) / (1 + s) * np.pi / 2) ** 2
-    return schedule_from_betas(np.clip(1 - f[1:] / f[:-1], 1e-8, max_beta), dtype)
-
-
-def snr(schedule: Schedule) -> jax.Array:
-    r"""Signal-to-noise ratio :math:`\mathrm{SNR}(t) = \bar\alpha_t/(1 - \bar\alpha_t)`, ``(T,)``
-    for t = 1..T."""
-    ab = schedule.alpha_bars[1:]
-    return ab / (1 - ab)
-
-
-def per_example(values: jax.Array, x: jax.Array) -> jax.Array:
-    """One value per example ``(n,)`` shaped ``(n, 1, ..., 1)`` to broadcast against ``x (n, ...)``."""
-    return values.reshape(values.shape + (1,) * (x.ndim - values.ndim))
-
-
-def check_schedule(schedule) -> None:
-    """Raise ``TypeError`` unless ``schedule`` is a :class:`Schedule`."""
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule is a {type(schedule).__name__}; expected a diffusion.Schedule "
-                        f"(linear_schedule, cosine_schedule or schedule_from_betas)")
-
-
-def _check_t(schedule: Schedule, t, x=None, low: int = 0, name: str = "t") -> jax.Array:
-    """``t (n,)`` integers in [low, T], one per example of ``x (n, ...)`` (any n without ``x``): JAX
-    would clamp or wrap an index outside the schedule without an error."""
-    check_schedule(schedule)
-    t = t if isinstance(t, jax.core.Tracer) else jnp.asarray(t)
-    if x is not None and t.shape != x.shape[:1]:
-        raise ValueError(f"{name} has shape {t.shape}; expected one time step per example, ({x.shape[0]},)")
-    if x is None and t.ndim != 1:
-        raise ValueError(f"{name} has shape {t.shape}; expected (n,), one time step per example")
-    validate.integers_in(name, t, low, schedule.T)
-    return t
-
-
-def q_sample(schedule: Schedule, x0: jax.Array, t: jax.Array, eps: jax.Array) -> jax.Array:
-    r"""Draw from the closed form
-    :math:`q(\mathbf{x}_t|\mathbf{x}_0) = \mathcal{N}(\sqrt{\bar\alpha_t}\mathbf{x}_0, (1 - \bar\alpha_t)I)`:
-
-    .. math:: \mathbf{x}_t = \sqrt{\bar\alpha_t}\,\mathbf{x}_0 + \sqrt{1 - \bar\alpha_t}\,\boldsymbol\epsilon,
-              \quad \boldsymbol\epsilon \sim \mathcal{N}(0, I).
-
-    ``x0 (n, ...)``, ``t (n,)`` in 0..T, ``eps`` like ``x0`` -> ``x_t`` like ``x0``.
-    """
-    validate.array("x0", x0, min_ndim=1)
-    if eps.shape != x0.shape:
-        raise ValueError(f"eps has shape {eps.shape}; expected the shape of x0, {x0.shape}")
-    t = _check_t(schedule, t, x0)
-    ab = per_example(schedule.alpha_bars[t], x0)
-    return jnp.sqrt(ab) * x0 + jnp.sqrt(1 - ab) * eps
-
-
-def posterior(schedule: Schedule, x_t: jax.Array, x0: jax.Array, t: jax.Array) -> tuple[jax.Array, jax.Array]:
-    r"""Mean and variance of the tractable posterior :math:`q(\mathbf{x}_{t-1}|\mathbf{x}_t, \mathbf{x}_0)`:
-
-    .. math:: \boldsymbol\mu_q = \frac{\sqrt{\alpha_t}(1 - \bar\alpha_{t-1})\,\mathbf{x}_t
-              + \sqrt{\bar\alpha_{t-1}}(1 - \alpha_t)\,\mathbf{x}_0}{1 - \bar\alpha_t},
-              \qquad \sigma_q^2(t) = \frac{(1 - \alpha_t)(1 - \bar\alpha_{t-1})}{1 - \bar\alpha_t}.
-
-    ``x_t``, ``x0`` ``(n, ...)``, ``t (n,)`` in 1..T -> mean like ``x_t``, variance ``(n,)``.
-    """
-    if x_t.shape != x0.shape:
-        raise ValueError(f"x_t {x_t.shape} and x0 {x0.shape}; expected the same shape")
-    t = _check_t(schedule, t, x_t, low=1)
-    a, ab, ab_prev = schedule.alphas[t], schedule.alpha_bars[t], schedule.alpha_bars[t - 1]
-    mean = (
-        per_example(jnp.sqrt(a) * (1 - ab_prev), x_t) * x_t
-        + per_example(jnp.sqrt(ab_prev) * (1 - a), x_t) * x0
-    ) / per_example(1 - ab, x_t)
-    return mean, (1 - a) * (1 - ab_prev) / (1 - ab)
-
-
-def predict_x0(schedule: Schedule, x_t: jax.Array, t: jax.Array, eps: jax.Array) -> jax.Array:
-    r"""Invert the closed form for :math:`\mathbf{x}_0`:
-    :math:`\hat{\mathbf{x}}_0 = (\mathbf{x}_t - \sqrt{1 - \bar\alpha_t}\,\hat{\boldsymbol\epsilon})
-    /\sqrt{\bar\alpha_t}`; ``x_t``, ``eps`` ``(n, ...)``, ``t (n,)`` in 0..T."""
-    validate.same_shape(x_t=x_t, eps=eps)
-    t = _check_t(schedule, t, x_t)
-    ab = per_example(schedule.alpha_bars[t], x_t)
-    return (x_t - jnp.sqrt(1 - ab) * eps) / jnp.sqrt(ab)
-
-
-def prior_kl(schedule: Schedule, x0: jax.Array) -> jax.Array:
-    r"""The prior-matching term :math:`D_{KL}(q(\mathbf{x}_T|\mathbf{x}_0)\,\|\,\mathcal{N}(0, I))`
-    per example, in nats:
-
-    .. math:: \frac12\sum_i\left[\bar\alpha_T x_{0,i}^2 + (1 - \bar\alpha_T) - 1
-              - \log(1 - \bar\alpha_T)\right].
-
-    ``x0 (n, ...)`` -> ``(n,)``.
-    """
-    check_schedule(schedule)
-    validate.array("x0", x0, min_ndim=1)
-    ab = schedule.alpha_bars[-1]
-    per_dim = 0.5 * (ab * x0**2 + (1 - ab) - 1 - jnp.log1p(-ab))
-    return jnp.sum(per_dim.reshape(x0.shape[0], -1), axis=1)
-
-
-def denoising_weight(schedule: Schedule, t: jax.Array) -> jax.Array:
-    r"""The weight that turns a squared noise error into the denoising-matching KL:
-
-    .. math:: D_{KL}\left(q(\mathbf{x}_{t-1}|\mathbf{x}_t, \mathbf{x}_0)\,\|\,
-              p_\theta(\mathbf{x}_{t-1}|\mathbf{x}_t)\right)
-              = \frac{1}{2\sigma_q^2(t)}\frac{(1 - \alpha_t)^2}{(1 - \bar\alpha_t)\,\alpha_t}
-              \lVert\boldsymbol\epsilon - \hat{\boldsymbol\epsilon}_\theta(\mathbf{x}_t, t)\rVert^2,
-
-    for :math:`p_\theta` with the posterior's variance and the mean of :func:`posterior` with
-    :math:`\mathbf{x}_0` replaced by :func:`predict_x0`.  ``t (n,)`` in 2..T -> ``(n,)``; at
-    t = 1, :math:`\sigma_q^2 = 0` and the term is the reconstruction term instead.
-    """
-    t = _check_t(schedule, t, low=2)
-    a, ab, ab_prev = schedule.alphas[t], schedule.alpha_bars[t], schedule.alpha_bars[t - 1]
-    var = (1 - a) * (1 - ab_prev) / (1 - ab)
-    return (1 - a) ** 2 / (2 * var * (1 - ab) * a)
-
-
-def min_snr_weight(schedule: Schedule, t: jax.Array, gamma: float) -> jax.Array:
-    r"""Min-SNR-:math:`\gamma` weight on the noise error (Hang et al. 2023):
-
-    .. math:: w_t = \frac{\min(\mathrm{SNR}_t, \gamma)}{\mathrm{SNR}_t}, \qquad
-              w_t\lVert\boldsymbol\epsilon - \hat{\boldsymbol\epsilon}\rVert^2
-              = \min(\mathrm{SNR}_t, \gamma)\,\lVert\mathbf{x}_0 - \hat{\mathbf{x}}_0\rVert^2,
-
-    since :math:`\boldsymbol\epsilon - \hat{\boldsymbol\epsilon} = \sqrt{\mathrm{SNR}_t}\,
-    (\hat{\mathbf{x}}_0 - \mathbf{x}_0)`.  It caps the weight of the nearly noise-free steps, whose
-    small errors otherwise dominate the gradient.  ``t (n,)`` -> ``(n,)``.
-    """
-    validate.positive_number(gamma=gamma)
-    t = _check_t(schedule, t)
-    ab = schedule.alpha_bars[t]
-    return jnp.minimum(1.0, gamma * (1 - ab) / ab)  # = 1 where SNR <= gamma, also at SNR = 0
-
-
-def simple_loss(
-    key: jax.Array, model: EpsFn, schedule: Schedule, x0: jax.Array, min_snr_gamma: float | None = None
-) -> jax.Array:
-    r"""Ho et al.'s simple loss
-
-    .. math:: \mathbb{E}_{t, \boldsymbol\epsilon}\, w_t\left\lVert\boldsymbol\epsilon
-              - \hat{\boldsymbol\epsilon}_\theta(\sqrt{\bar\alpha_t}\mathbf{x}_0
-              + \sqrt{1 - \bar\alpha_t}\boldsymbol\epsilon, t)\right\rVert^2,
-
-    with :math:`t \sim U\{1..T\}`, one t and one :math:`\boldsymbol\epsilon` per example, the squared
-    norm averaged over dimensions and examples; :math:`w_t = 1`, or :func:`min_snr_weight` when
-    ``min_snr_gamma`` is given.  ``model(x_t, t)`` predicts the noise; ``x0 (n, ...)`` -> scalar.
-    """
-    validate.key("key", key)
-    validate.callable_("model", model)
-    check_schedule(schedule)
-    validate.array("x0", x0, min_ndim=1, kind="float")
-    if min_snr_gamma is not None:
-        validate.positive_number(min_snr_gamma=min_snr_gamma)
-    k_t, k_eps = jax.random.split(key)
-    t = jax.random.randint(k_t, x0.shape[:1], 1, schedule.T + 1)
-    eps = jax.random.normal(k_eps, x0.shape, x0.dtype)
-    squared = (eps - model(q_sample(schedule, x0, t, eps), t)) ** 2
-    if min_snr_gamma is None:
-        return jnp.mean(squared)
-    return jnp.mean(per_example(min_snr_weight(schedule, t, min_snr_gamma), x0) * squared)
-
-
-def denoising_loss(model, batch: jax.Array, key: jax.Array, schedule: Schedule,
-                   min_snr_gamma: float | None = None) -> jax.Array:
-    """:func:`simple_loss` on a batch of clean data, as the loss of :func:`helpers.train.gradient_step`."""
-    return simple_loss(key, model, schedule, batch, min_snr_gamma)
-
-
-def _check_shape(shape) -> tuple[int, ...]:
-    if not isinstance(shape, tuple | list):
-        raise ValueError(f"shape={shape!r}; expected a tuple (n_samples, *data_shape)")
-    shape = tuple(shape)
-    if len(shape) < 2 or any(not isinstance(s, int | np.integer) or s < 1 for s in shape):
-        raise ValueError(f"shape={shape!r}; expected (n_samples, *data_shape) with positive integers")
-    return tuple(int(s) for s in shape)
-
-
-def ddpm_step(key: jax.Array, model: EpsFn, schedule: Schedule, x_t: jax.Array, t: jax.Array,
-              clip: float | None = None) -> jax.Array:
-    r"""One step of ancestral sampling, :math:`\mathbf{x}_{t-1} \sim p_\theta(\mathbf{x}_{t-1}|\mathbf{x}_t)
-    = \mathcal{N}(\boldsymbol\mu_q(\mathbf{x}_t, \hat{\mathbf{x}}_0), \sigma_q^2(t)I)`:
-
-    predict :math:`\hat{\mathbf{x}}_0` from :math:`\hat{\boldsymbol\epsilon}_\theta(\mathbf{x}_t, t)`
-    (:func:`predict_x0`; clipped to [-clip, clip] when ``clip`` is given, as for images), then draw
-    from the posterior (:func:`posterior`) with it.  Without clipping this is Ho et al.'s
-    :math:`\mathbf{x}_{t-1} = \frac{1}{\sqrt{\alpha_t}}\left(\mathbf{x}_t -
-    \frac{1 - \alpha_t}{\sqrt{1 - \bar\alpha_t}}\hat{\boldsymbol\epsilon}\right) + \sigma_q\mathbf{z}`.
-    ``x_t (n, ...)``, ``t (n,)`` in 1..T.
-    """
-    t = _check_step(key, schedule, x_t, t)
-    x0_hat = predict_x0(schedule, x_t, t, _predict_noise(model, x_t, t))
-    if clip is not None:
-        x0_hat = jnp.clip(x0_hat, -clip, clip)
-    mean, var = posterior(schedule, x_t, x0_hat, t)
-    return mean + jnp.sqrt(per_example(var, x_t)) * jax.random.normal(key, x_t.shape)  # var = 0 at t = 1
-
-
-def _check_step(key, schedule, x_t, t) -> jax.Array:
-    validate.key("key", key)
-    return _check_t(schedule, t, x_t, low=1)
-
-
-def _predict_noise(model: EpsFn, x: jax.Array, t: jax.Array) -> jax.Array:
-    eps = model(x, t)
-    if eps.shape != x.shape:
-        raise ValueError(f"the model returned shape {eps.shape} for x of shape {x.shape}; "
-                         f"a noise predictor must return one value per input value")
-    return eps
-
-
-def ddpm_sample(key: jax.Array, model, schedule: Schedule, shape, clip: float | None = None,
-                return_path: bool = False):
-    r"""Ancestral sampling: :math:`\mathbf{x}_T \sim \mathcal{N}(0, I)`, then :func:`ddpm_step` for
-    t = T..1, one ``lax.scan`` vectorised over the n samples.
-
-    ``model``: an NNX module or a callable ``eps_fn(x_t, t)``; ``shape = (n, *data_shape)``.  Returns
-    ``x_0`` ``shape``, and with ``return_path`` also every :math:`\mathbf{x}_t` as ``(T + 1, *shape)``,
-    index t.
-    """
-    validate.key("key", key)
-    validate.callable_("model", model)
-    check_schedule(schedule)
-    return _ddpm(key, nets.as_module(model), schedule, _check_shape(shape), _check_clip(clip), return_path)
-
-
-def _check_clip(clip):
-    validate.optional_positive(clip=clip)
-    return None if clip is None else float(clip)
-
-
-@partial(jax.jit, static_argnames=("shape", "clip", "return_path"))
-def _ddpm(key, model, schedule, shape, clip, return_path):
-    k_init, k_steps = jax.random.split(key)
-
-    def step(x, inputs):
-        t, k = inputs
-        x = ddpm_step(k, model, schedule, x, jnp.full(shape[:1], t), clip)
-        return x, x if return_path else None
-
-    x_T = jax.random.normal(k_init, shape)
-    x0, path = jax.lax.scan(step, x_T, (jnp.arange(schedule.T, 0, -1), jax.random.split(k_steps, schedule.T)))
-    if return_path:
-        return x0, jnp.concatenate([path[::-1], x_T[None]])
-    return x0
-
-
-def ddim_step(key: jax.Array, model: EpsFn, schedule: Schedule, x: jax.Array, t, t_prev, eta: float = 0.0,
-              clip: float | None = None) -> jax.Array:
-    r"""One DDIM step (Song, Meng and Ermon 2021) from time ``t`` to ``t_prev < t`` (integers):
-
-    .. math:: \mathbf{x}_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat{\mathbf{x}}_0
-              + \sqrt{1 - \bar\alpha_{t'} - s^2}\;\hat{\boldsymbol\epsilon} + s\mathbf{z},
-              \qquad s = \eta\sqrt{\frac{1 - \bar\alpha_{t'}}{1 - \bar\alpha_t}
-              \left(1 - \frac{\bar\alpha_t}{\bar\alpha_{t'}}\right)},
-
-    with :math:`t' =` ``t_prev``.  :math:`\eta = 0` is deterministic; :math:`\eta = 1` with
-    :math:`t' = t - 1` is :func:`ddpm_step`.  With ``clip``, :math:`\hat{\mathbf{x}}_0` is clipped
-    and :math:`\hat{\boldsymbol\epsilon}` recomputed from it, so the two stay consistent.
-    """
-    _check_ddim_step(key, schedule, x, t, t_prev, eta)
-    ab, ab_prev = schedule.alpha_bars[t], schedule.alpha_bars[t_prev]
-    tt = jnp.full(x.shape[:1], t)
-    eps = _predict_noise(model, x, tt)
-    x0_hat = predict_x0(schedule, x, tt, eps)
-    if clip is not None:
-        x0_hat = jnp.clip(x0_hat, -clip, clip)
-        eps = (x - jnp.sqrt(ab) * x0_hat) / jnp.sqrt(1 - ab)
-    s = eta * jnp.sqrt((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev))
-    return (jnp.sqrt(ab_prev) * x0_hat + jnp.sqrt(jnp.maximum(1 - ab_prev - s**2, 0.0)) * eps
-            + s * jax.random.normal(key, x.shape))
-
-
-def _check_ddim_step(key, schedule, x, t, t_prev, eta) -> None:
-    validate.key("key", key)
-    check_schedule(schedule)
-    validate.array("x", x, min_ndim=1)
-    validate.nonnegative_number(eta=eta)
-    validate.integers_in("t", t, 1, schedule.T)
-    validate.integers_in("t_prev", t_prev, 0, schedule.T)
-    if validate.concrete(t) is not None and validate.concrete(t_prev) is not None and not t_prev < t:
-        raise ValueError(f"t={t!r}, t_prev={t_prev!r}; expected t_prev < t")
-
-
-def ddim_sample(key: jax.Array, model, schedule: Schedule, shape, steps: int = 50, eta: float = 0.0,
-                clip: float | None = None) -> jax.Array:
-    r"""DDIM sampling on the sub-sequence :math:`\tau_i = iT/S`, i = S..1 (S = ``steps``, which must
-    divide T), :func:`ddim_step` from :math:`\tau_i` to :math:`\tau_{i-1}` with :math:`\tau_0 = 0`
-    (:math:`\bar\alpha_0 = 1`), starting at :math:`\mathbf{x}_T \sim \mathcal{N}(0, I)`.
-    Returns ``x_0`` of ``shape = (n, *data_shape)``.
-    """
-    validate.key("key", key)
-    validate.callable_("model", model)
-    check_schedule(schedule)
-    shape = _check_shape(shape)
-    if not validate.is_integer(steps) or not 1 <= steps <= schedule.T or schedule.T % steps:
-        raise ValueError(f"steps={steps!r}; expected a divisor of T = {schedule.T} between 1 and T")
-    validate.nonnegative_number(eta=eta)
-    return _ddim(key, nets.as_module(model), schedule, shape, steps, float(eta), _check_clip(clip))
-
-
-@partial(jax.jit, static_argnames=("shape", "steps", "clip"))
-def _ddim(key, model, schedule, shape, steps, eta, clip):
-    k_init, k_steps = jax.random.split(key)
-    stride = schedule.T // steps
-
-    def step(x, inputs):
-        i, k = inputs
-        return ddim_step(k, model, schedule, x, i * stride, (i - 1) * stride, eta, clip), None
-
-    x0, _ = jax.lax.scan(
-        step, jax.random.normal(k_init, shape), (jnp.arange(steps, 0, -1), jax.random.split(k_steps, steps))
-    )
-    return x0
+from helpers.diffusion_sampling import ddim_sample, ddim_step, ddpm_sample, ddpm_step
+from helpers.diffusion_training import (
+    EpsFn,
+    Schedule,
+    check_schedule,
+    cosine_schedule,
+    denoising_loss,
+    denoising_weight,
+    linear_schedule,
+    min_snr_weight,
+    per_example,
+    posterior,
+    predict_x0,
+    prior_kl,
+    q_sample,
+    schedule_from_betas,
+    simple_loss,
+    snr,
+)
+
+__all__ = [
+    "EpsFn", "Schedule", "check_schedule", "cosine_schedule", "ddim_sample", "ddim_step", "ddpm_sample",
+    "ddpm_step", "denoising_loss", "denoising_weight", "linear_schedule", "min_snr_weight", "per_example",
+    "posterior", "predict_x0", "prior_kl", "q_sample", "schedule_from_betas", "simple_loss", "snr",
+]

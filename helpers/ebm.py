@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from helpers import train, validate
+from helpers import parallel, train, validate
 
 EnergyFn = Callable[[jax.Array], jax.Array]
 
@@ -198,12 +198,16 @@ def _check_buffer(key, buffer, batch_size, reinit_fraction, noise_fn) -> None:
 
 def buffer_update(buffer: jax.Array, idx: jax.Array, samples: jax.Array) -> jax.Array:
     """Write ``samples (k, *shape)`` back into the buffer ``(size, *shape)`` at ``idx (k,)`` in
-    [0, size) (a pure function: returns the new buffer)."""
+    [0, size) (a pure function: returns the new buffer).  Where an index repeats (starts drawn with
+    replacement), the last of its samples is written, on any device and any number of them (a scatter
+    with repeated indices is otherwise free to keep any one)."""
     buffer = validate.array("buffer", buffer, min_ndim=1)
     idx = validate.array("idx", idx, (None,))
     validate.integers_in("idx", idx, 0, buffer.shape[0] - 1)  # JAX drops an out-of-range write
     validate.array("samples", samples, (idx.shape[0], *buffer.shape[1:]))
-    return buffer.at[idx].set(samples)
+    order = jnp.arange(idx.shape[0])
+    overwritten = jnp.any((idx[:, None] == idx[None, :]) & (order[:, None] < order[None, :]), axis=1)
+    return buffer.at[jnp.where(overwritten, buffer.shape[0], idx)].set(samples, mode="drop")
 
 
 def contrastive_divergence_loss(energy_fn: EnergyFn, x_data: jax.Array, x_model: jax.Array, alpha: float):
@@ -233,6 +237,7 @@ def cd_step(
     grad_clip: float | None = None,
     bounds: tuple[float, float] | None = None,
     reinit_fraction: float = 0.05,
+    mesh=None,
 ):
     r"""Contrastive divergence with a replay buffer, as a step of :func:`helpers.train.fit`.
 
@@ -244,6 +249,12 @@ def cd_step(
     ``bounds`` as in :func:`langevin_step`); takes one optimiser step on
     :func:`contrastive_divergence_loss`; and writes the negatives back into the buffer.  Metrics:
     ``"loss"``, and the mean energies of the data and the negatives, ``"e_data"`` and ``"e_model"``.
+
+    With a ``mesh`` (:mod:`helpers.parallel`; pass the same one to :func:`helpers.train.fit`) the
+    buffer is split over its devices along the entry axis and the batch's Langevin chains along the
+    chain axis (both sizes must divide over them); the network is replicated.  Starts are still drawn
+    from the whole buffer, so the samples and the loss are those of one device up to the order of
+    floating-point sums (``tests/test_parallel.py``); only a batch's worth of entries crosses devices.
     """
     sizes = _step_sizes(step_size, langevin_steps, "langevin_steps")
     _check_langevin(grad_clip, bounds)
@@ -251,11 +262,15 @@ def cd_step(
     validate.nonnegative_number(alpha=alpha)
     validate.optimizer("optimizer", optimizer)
     validate.callable_("noise_fn", noise_fn)
+    parallel.check_mesh(mesh)
 
     def step(carry, x_pos, key):
         model, opt_state, buffer = carry
+        parallel.check_divisible("buffer.shape[0]", buffer.shape[0], mesh)
         k_buffer, k_langevin = jax.random.split(key)
+        buffer = parallel.constrain(buffer, mesh)
         x0, idx = buffer_sample(k_buffer, buffer, x_pos.shape[0], reinit_fraction, noise_fn)
+        x0 = parallel.constrain(x0, mesh)
         x_neg = _langevin(k_langevin, lambda x: model(x)[:, 0], x0, sizes, grad_clip, 0, bounds)
 
         def loss_fn(m):
@@ -266,6 +281,6 @@ def cd_step(
             return loss, {"e_data": jnp.mean(energy(x_pos)), "e_model": jnp.mean(energy(x_neg))}
 
         model, opt_state, metrics = train.apply_gradients(optimizer, model, opt_state, loss_fn)
-        return (model, opt_state, buffer_update(buffer, idx, x_neg)), metrics
+        return (model, opt_state, parallel.constrain(buffer_update(buffer, idx, x_neg), mesh)), metrics
 
     return step

@@ -24,7 +24,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from helpers import nets, train, validate
+from helpers import nets, toy, train, validate
 
 GENERATOR_LOSSES = ("saturating", "non_saturating", "wasserstein")
 OUTPUTS = ("linear", "tanh", "spins")
@@ -277,14 +277,15 @@ def mode_coverage(x, centres, std: float, min_count: int = 20) -> dict:
     :math:`\min_c\lVert\mathbf{x} - \boldsymbol\mu_c\rVert \le 3s`; a mode is *covered* if at least
     ``min_count`` high-quality samples sit at it.  ``x (n, d)``, ``centres (K, d)``, ``s = std``.
     Returns ``{"modes": covered count, "high_quality": fraction, "counts": (K,) high-quality
-    samples per mode}``.  For samples of an isotropic 2-D mixture the expected high-quality fraction
-    is :math:`1 - e^{-9/2} = 98.9\,\%` (:math:`\lVert\mathbf{x} - \boldsymbol\mu\rVert^2/s^2 \sim \chi^2_2`).
+    samples per mode}``, the nearest centre from :func:`helpers.toy.nearest_centre`.  For samples of an
+    isotropic 2-D mixture the expected high-quality fraction is :math:`1 - e^{-9/2} = 98.9\,\%`
+    (:math:`\lVert\mathbf{x} - \boldsymbol\mu\rVert^2/s^2 \sim \chi^2_2`).
     """
-    x = np.asarray(validate.array("x", x, ndim=2, kind="number"), np.float64)
-    centres = np.asarray(validate.array("centres", centres, (None, x.shape[1]), kind="number"), np.float64)
+    x = validate.array("x", x, ndim=2, kind="number")
+    centres = validate.array("centres", centres, (None, x.shape[1]), kind="number")
     validate.positive_number(std=std)
     validate.positive_int(min_count=min_count)
-    distances = np.linalg.norm(x[:, None, :] - centres[None], axis=2)  # (n, K)
-    nearest, good = np.argmin(distances, axis=1), np.min(distances, axis=1) <= 3 * std
+    nearest, distance = toy.nearest_centre(x, centres)
+    good = distance <= 3 * std
     counts = np.bincount(nearest[good], minlength=len(centres))
     return {"modes": int(np.sum(counts >= min_count)), "high_quality": float(np.mean(good)), "counts": counts}

@@ -3,8 +3,10 @@ r"""Ising configuration data sets, with the statistics that go into making and r
 :func:`sample_configurations` draws equilibrium configurations of :mod:`helpers.ising` at a list of
 temperatures, thinned by measured autocorrelation times (:func:`integrated_autocorrelation_time`),
 and caches them on disk under a name made from all its arguments and the key.
-:func:`symmetry_augment` applies the model's symmetries to a batch (free training data), and
-:func:`crossing_temperature` reads off where a classifier's P(ordered) crosses 1/2.
+:func:`symmetry_augment` applies the model's symmetries to a batch (free training data),
+:func:`crossing_temperature` reads off where a classifier's P(ordered) crosses 1/2, and
+:func:`compare_with_monte_carlo` judges a generative model's configurations against held-out
+Monte Carlo ones.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -91,6 +94,70 @@ def crossing_temperature(temperatures, values, level: float = 0.5) -> float:
         raise ValueError(f"values never cross level={level} from above")
     i = i[0]
     return float(t[i] + (v[i] - level) / (v[i] - v[i + 1]) * (t[i + 1] - t[i]))
+
+
+class IsingComparison(NamedTuple):
+    """Generated configurations against Monte Carlo ones at the same L and T
+    (:func:`compare_with_monte_carlo`): the observables per configuration, then the figures read off them."""
+
+    energy: np.ndarray  #: (n,) energy per spin E/N of each generated configuration
+    magnetization: np.ndarray  #: (n,) signed magnetisation per spin m of each
+    mc_energy: np.ndarray  #: (n_mc,) E/N of each Monte Carlo configuration
+    mc_magnetization: np.ndarray  #: (n_mc,) m of each
+    energy_error: float  #: <E/N> / <E/N>_MC - 1
+    energy_error_se: float  #: its standard error from the n generated: sd(E/N) / (sqrt(n) |<E/N>_MC|)
+    abs_m_error: float  #: <|m|> / <|m|>_MC - 1
+    positive_share: float  #: share of the generated configurations with m > 0
+    negative_share: float  #: share with m < 0 (the two ordered states: each about 1/2 by symmetry)
+    mc_positive_share: float  #: the same shares of the Monte Carlo configurations
+    mc_negative_share: float
+
+    @property
+    def abs_magnetization(self) -> np.ndarray:
+        """``|m|`` of each generated configuration ``(n,)``, the order parameter."""
+        return np.abs(self.magnetization)
+
+    @property
+    def mc_abs_magnetization(self) -> np.ndarray:
+        """``|m|`` of each Monte Carlo configuration ``(n_mc,)``."""
+        return np.abs(self.mc_magnetization)
+
+
+def compare_with_monte_carlo(generated, monte_carlo) -> IsingComparison:
+    r"""Judge generated Ising configurations by the physics, against held-out Monte Carlo ones at the same
+    temperature: per configuration the energy per spin and the signed magnetisation per spin,
+
+    .. math:: rac{E}{N} = -rac{1}{N}\sum_i s_i (s_{i+\hat x} + s_{i+\hat y}), \qquad
+              m = rac{1}{N}\sum_i s_i,
+
+    then the relative errors :math:`\langle E
+angle/\langle E
+angle_	ext{MC} - 1` (with its standard
+    error from the generated sample) and :math:`\langle|m|
+angle/\langle|m|
+angle_	ext{MC} - 1`, and
+    the shares of configurations with :math:`m > 0` and :math:`m < 0`.  The Ising energy is even in
+    :math:`\mathbf{s}`, so the two ordered states are equally likely: a generator that drops one of
+    them still matches :math:`E` and :math:`|m|` but shows a share near 0.
+    ``generated (n, L, L)`` and ``monte_carlo (n_mc, L, L)`` spins of +-1 -> :class:`IsingComparison`.
+    """
+    generated = validate.array("generated", generated, ndim=3)
+    if generated.shape[0] < 1 or generated.shape[1] != generated.shape[2]:
+        raise ValueError(f"generated has shape {tuple(generated.shape)}; expected (n, L, L) with n >= 1")
+    monte_carlo = validate.array("monte_carlo", monte_carlo, (None, *generated.shape[1:]))
+    if monte_carlo.shape[0] < 1:
+        raise ValueError("monte_carlo is empty; expected at least one configuration")
+    validate.spins("generated", generated)
+    validate.spins("monte_carlo", monte_carlo)
+    n_spins = generated.shape[1] * generated.shape[2]
+    e, e_mc = (np.asarray(ising.energy(s)) / n_spins for s in (generated, monte_carlo))
+    m, m_mc = (np.asarray(ising.magnetization(s)) for s in (generated, monte_carlo))
+    return IsingComparison(
+        e, m, e_mc, m_mc, energy_error=float(e.mean() / e_mc.mean() - 1),
+        energy_error_se=float(e.std() / np.sqrt(len(e)) / abs(e_mc.mean())),
+        abs_m_error=float(np.abs(m).mean() / np.abs(m_mc).mean() - 1),
+        positive_share=float(np.mean(m > 0)), negative_share=float(np.mean(m < 0)),
+        mc_positive_share=float(np.mean(m_mc > 0)), mc_negative_share=float(np.mean(m_mc < 0)))
 
 
 WOLFF_WINDOW = (1.8, 2.9)

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from helpers import rng, validate
+from helpers import parallel, rng, validate
 from helpers.validate import positive_int
 
 Params = dict[str, jax.Array]
@@ -232,7 +232,8 @@ def contrastive_loss(params: Params, x_pos: jax.Array, x_neg: jax.Array, sigma=N
     return jnp.mean(free_energy(params, x_pos, sigma)) - jnp.mean(free_energy(params, x_neg, sigma))
 
 
-def cd_step(optimizer: optax.GradientTransformation, k: int = 1, persistent: bool = False, sigma=None):
+def cd_step(optimizer: optax.GradientTransformation, k: int = 1, persistent: bool = False, sigma=None,
+            mesh=None):
     r"""Contrastive divergence as a step of :func:`helpers.train.fit`; carry ``(params, opt_state, chains)``.
 
     Each step takes a batch :math:`\mathbf{x}^+` ``(B, n_v)``, runs ``k`` Gibbs steps from the batch
@@ -242,14 +243,24 @@ def cd_step(optimizer: optax.GradientTransformation, k: int = 1, persistent: boo
     (no automatic differentiation).  It reports ``"loss"``, the contrastive free-energy gap
     :math:`\langle F\rangle_{\rm data} - \langle F\rangle_{\rm model}` (:func:`contrastive_loss`), whose
     gradient this is; a progress signal, not the likelihood.
+
+    With a ``mesh`` (:mod:`helpers.parallel`; pass the same one to :func:`helpers.train.fit`) the
+    Gibbs chains, persistent or started at the batch, are split over its devices along the chain
+    axis (their number must divide over them) and the parameters are replicated: each device runs
+    its own chains, and the phase averages are summed across devices.  The Bernoulli draws are
+    counter-based (:mod:`helpers.rng`), so the chains and the loss are those of one device up to the
+    order of floating-point sums (``tests/test_parallel.py``).
     """
     validate.optimizer("optimizer", optimizer)
     positive_int(k=k)
     sigma = _check_sigma(sigma)
+    parallel.check_mesh(mesh)
 
     def step(carry, x_pos, key):
         params, opt_state, chains = carry
-        x_neg = _gibbs(key, params, chains if persistent else x_pos, k, sigma)
+        start = chains if persistent else x_pos
+        parallel.check_divisible("chains.shape[0]" if persistent else "batch size", start.shape[0], mesh)
+        x_neg = parallel.constrain(_gibbs(key, params, parallel.constrain(start, mesh), k, sigma), mesh)
         descent = jax.tree.map(jnp.negative, phase_gradients(params, x_pos, x_neg, sigma))
         updates, opt_state = optimizer.update(descent, opt_state, params)
         metrics = {"loss": contrastive_loss(params, x_pos, x_neg, sigma)}

@@ -46,14 +46,16 @@ def _eight_gaussians(key: jax.Array, n: int) -> jax.Array:
     return centres + EIGHT_GAUSSIANS_STD * jax.random.normal(k_noise, (n, 2))
 
 
-def nearest_centre(x) -> tuple[np.ndarray, np.ndarray]:
-    r"""For points ``x (n, 2)``: the index of the nearest eight-Gaussians centre ``(n,)`` and the distance
-    :math:`\min_c \lVert\mathbf{x} - \boldsymbol\mu_c\rVert` to it ``(n,)``, in NumPy: which mode a
-    sample belongs to, and how far it sits from it (a sample of the mixture is within :math:`3s` of
-    its centre in 98.9 % of draws, since
-    :math:`\lVert\mathbf{x} - \boldsymbol\mu_c\rVert^2/s^2 \sim \chi^2_2`)."""
-    x = np.asarray(validate.array("x", x, (None, 2), kind="number"), np.float64)
-    distances = np.linalg.norm(x[:, None, :] - EIGHT_GAUSSIANS_CENTRES, axis=2)  # (n, 8)
+def nearest_centre(x, centres=None) -> tuple[np.ndarray, np.ndarray]:
+    r"""For points ``x (n, d)``: the index of the nearest of ``centres (K, d)`` ``(n,)`` and the distance
+    :math:`\min_c \lVert\mathbf{x} - \boldsymbol\mu_c\rVert` to it ``(n,)``, in NumPy float64: which mode a
+    sample belongs to, and how far it sits from it.  ``centres`` defaults to the eight Gaussians'
+    (``EIGHT_GAUSSIANS_CENTRES``, d = 2), whose samples are within :math:`3s` of their centre in 98.9 %
+    of draws, since :math:`\lVert\mathbf{x} - \boldsymbol\mu_c\rVert^2/s^2 \sim \chi^2_2`."""
+    centres = EIGHT_GAUSSIANS_CENTRES if centres is None else centres
+    centres = np.asarray(validate.array("centres", centres, ndim=2, kind="number"), np.float64)
+    x = np.asarray(validate.array("x", x, (None, centres.shape[1]), kind="number"), np.float64)
+    distances = np.linalg.norm(x[:, None, :] - centres[None], axis=2)  # (n, K)
     return np.argmin(distances, axis=1), np.min(distances, axis=1)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from helpers import ais, data, ising, nets, parallel, rbm, train, vae
+from helpers import ais, data, ebm, ising, metrics, nets, parallel, rbm, toy, train, vae
 
 
 def relative(a, b) -> float:
@@ -31,7 +31,7 @@ def main() -> None:
     def loss_fn(model, batch, key):
         x, y = batch
         jax.debug.inspect_array_sharding(x, callback=seen.append)  # the batch's sharding at compile time
-        return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
+        return metrics.classification_loss(model(x), y)
 
     histories, finals = {}, {}
     for name, m in (("one", None), ("four", mesh)):
@@ -82,7 +82,67 @@ def main() -> None:
     bounds = {name: vae.iwae_bound(jax.random.key(7), model, binary, 16, mesh=m)
               for name, m in (("one", None), ("four", mesh))}
     out["iwae_relative_difference"] = relative(bounds["four"], bounds["one"])
+    out.update(persistent_chains(mesh, (images.reshape(-1, 64) > 0.5).astype(np.float32)))
     print(json.dumps(out))
+
+
+def scaled_difference(a, b) -> float:
+    """The largest difference relative to the largest |b|: a loss that passes through 0 has no
+    per-step relative difference to speak of."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def persistent_chains(mesh, binary) -> dict:
+    """PCD-1 of an RBM (64 persistent chains) and an EBM with a replay buffer (512 entries), each
+    trained on one device and on the mesh, with the chains and the buffer split over its devices."""
+    out, pcd, buffers = {}, {}, {}
+    for name, m in (("one", None), ("four", mesh)):
+        # Plain gradient steps: Adam divides by the gradient's size, so it would turn the round-off of a
+        # pixel's near-zero gradient (data and chains nearly agree there) into a step of full size.
+        params = rbm.init_params(jax.random.key(8), 64, 32, data_mean=binary.mean(0))
+        optimizer = optax.sgd(0.1)
+        carry = (params, optimizer.init(params), jnp.asarray(binary[:64]))
+        (params, _, chains), history = train.fit(rbm.cd_step(optimizer, k=1, persistent=True, mesh=m), carry,
+                                                 binary, key=jax.random.key(9), epochs=2, batch_size=64,
+                                                 progress=False, mesh=m)
+        pcd[name] = (history["step_loss"], chains, params["W"])
+    out["pcd_steps"] = int(pcd["one"][0].shape[0])
+    out["pcd_loss_relative_difference"] = relative(pcd["four"][0], pcd["one"][0])
+    out["pcd_loss_scaled_difference"] = scaled_difference(pcd["four"][0], pcd["one"][0])
+    out["pcd_chains_equal"] = bool(np.array_equal(pcd["four"][1], pcd["one"][1]))
+    out["pcd_weights_max_difference"] = float(np.max(np.abs(np.asarray(pcd["four"][2])
+                                                            - np.asarray(pcd["one"][2]))))
+    out["pcd_chain_devices"] = len(pcd["four"][1].sharding.device_set)
+    out["pcd_chain_spec"] = [str(a) for a in getattr(pcd["four"][1].sharding, "spec", ())]
+    try:
+        step = rbm.cd_step(optax.sgd(0.1), persistent=True, mesh=mesh)
+        six_chains = (params, optax.sgd(0.1).init(params), jnp.asarray(binary[:6]))
+        train.fit(step, six_chains, binary, key=jax.random.key(9), epochs=1, batch_size=64, progress=False,
+                  mesh=mesh)
+        out["indivisible_pcd_chains_error"] = None
+    except ValueError as error:
+        out["indivisible_pcd_chains_error"] = str(error)
+
+    points = toy.sample_toy(jax.random.key(10), "eight_gaussians", 1024)
+
+    def noise(k, n):
+        return jax.random.uniform(k, (n, 2), minval=-3, maxval=3)
+
+    for name, m in (("one", None), ("four", mesh)):
+        model = nets.MLP([2, 32, 1], "swish", rngs=nnx.Rngs(11))
+        optimizer = optax.adam(1e-3, b1=0.0)
+        step = ebm.cd_step(optimizer, noise, langevin_steps=10, step_size=1e-2, alpha=0.01, mesh=m)
+        carry = (*train.init(model, optimizer), noise(jax.random.key(12), 512))
+        (_, _, buffer), history = train.fit(step, carry, points, key=jax.random.key(13), epochs=2,
+                                            batch_size=64, progress=False, mesh=m)
+        buffers[name] = (history["step_loss"], buffer)
+    out["ebm_loss_scaled_difference"] = scaled_difference(buffers["four"][0], buffers["one"][0])
+    out["ebm_buffer_max_difference"] = float(np.max(np.abs(np.asarray(buffers["four"][1])
+                                                           - np.asarray(buffers["one"][1]))))
+    out["ebm_buffer_devices"] = len(buffers["four"][1].sharding.device_set)
+    out["ebm_buffer_spec"] = [str(a) for a in getattr(buffers["four"][1].sharding, "spec", ())]
+    return out
 
 
 if __name__ == "__main__":

@@ -189,7 +189,7 @@ def test_ising_cache_in_unwritable_folder_still_returns_the_result(cache_dir, mo
 @pytest.mark.usefixtures("mnist_available")
 def test_digit_classifier_cache_heals(cache_dir):
     model = metrics.digit_classifier(size=14, epochs=1)
-    path = cache_dir / "classifiers" / "mnist14_mlp_v2_e1_s0.npz"
+    path = cache_dir / "classifiers" / "mnist14_mlp_v3_e1_s0.npz"
     assert path.is_file() and 0.9 < model.accuracy <= 1
     x = np.asarray(data.prepare_images(data.load_mnist("test")[0][:50], 14, (-1.0, 1.0)))
     reference = np.asarray(model(x))

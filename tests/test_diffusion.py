@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from helpers import data, denoisers, diffusion, metrics, nets
+from helpers import data, denoisers, diffusion, diffusion_sampling, diffusion_training, metrics, nets
 
 
 def iterate_chain(schedule, x0, t, key):
@@ -301,3 +301,13 @@ def test_periodic_neighbourhood_is_nine_rolls():
     rolled = [jnp.roll(grid, (dy, dx), axis=(1, 2)) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
     expected = jnp.concatenate(rolled, axis=-1).reshape(2, 25, 27)
     np.testing.assert_array_equal(nets.periodic_neighbourhood(h, 5), expected)
+
+
+def test_diffusion_gathers_the_names_of_its_two_modules():
+    # Notebooks call diffusion.X; the functions live in diffusion_training and diffusion_sampling.
+    for name in diffusion.__all__:
+        homes = [getattr(module, name, None) for module in (diffusion_training, diffusion_sampling)]
+        assert getattr(diffusion, name) in homes, name
+    public = {n for m in (diffusion_training, diffusion_sampling) for n in dir(m)
+              if not n.startswith("_") and getattr(getattr(m, n), "__module__", None) == m.__name__}
+    assert public <= set(diffusion.__all__)  # nothing public is left out of the topic's namespace

@@ -104,6 +104,20 @@ def test_mode_coverage_of_exact_mixture_and_of_one_mode():
     assert single["modes"] == 1 and single["counts"][3] == single["counts"].sum()
 
 
+def test_mode_coverage_uses_the_nearest_centres_of_any_mixture():
+    # Three centres in 3-D; a brute-force nearest centre for each point, and the counts built from it.
+    centres = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 3.0]])
+    x = np.asarray(jax.random.normal(KEY, (600, 3))) * 0.4 + centres[np.arange(600) % 3]
+    index, distance = toy.nearest_centre(x, centres)
+    brute = np.array([[np.sqrt(np.sum((p - c) ** 2)) for c in centres] for p in x])
+    np.testing.assert_array_equal(index, brute.argmin(1))
+    np.testing.assert_allclose(distance, brute.min(1), rtol=1e-12)
+    cover = gan.mode_coverage(x, centres, 0.4, min_count=50)
+    good = brute.min(1) <= 1.2
+    np.testing.assert_array_equal(cover["counts"], np.bincount(brute.argmin(1)[good], minlength=3))
+    assert cover["high_quality"] == pytest.approx(good.mean()) and cover["modes"] == 3
+
+
 def test_straight_through_sign():
     a = jnp.array([-1.5, -0.1, 0.0, 0.3, 2.0])
     np.testing.assert_array_equal(gan.straight_through_sign(a), [-1, -1, 1, 1, 1])

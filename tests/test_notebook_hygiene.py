@@ -39,7 +39,8 @@ def test_each_problem_is_reported(tmp_path):
 
 
 def test_a_figure_needs_a_description(tmp_path):
-    png = {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"}, "metadata": {}}
+    png = {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"},
+           "metadata": {}}
     described = {**png, "metadata": {"image/png": {"alt": "Loss falls with the epochs for both models."}}}
     short = {**png, "metadata": {"image/png": {"alt": "Figure 3"}}}
     found = problems(notebook(tmp_path, [code(1, [png]), code(2, [described]), code(3, [short])]))

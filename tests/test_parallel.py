@@ -1,7 +1,7 @@
-"""Several devices: the same training losses, Ising chains, AIS and IWAE figures on one device and on
-a four-device mesh.  CI has two CPU cores, so the four devices are simulated in a fresh process
-(``XLA_FLAGS=--xla_force_host_platform_device_count=4``, the README's command) running
-``tests/parallel_check.py``."""
+"""Several devices: the same training losses, Ising chains, AIS and IWAE figures, persistent RBM chains and
+an EBM's replay buffer on one device and on a four-device mesh.  CI has two CPU cores, so the four
+devices are simulated in a fresh process (``XLA_FLAGS=--xla_force_host_platform_device_count=4``, the
+README's command) running ``tests/parallel_check.py``."""
 
 import json
 import os
@@ -59,6 +59,23 @@ def test_ais_and_iwae_are_the_same_on_four_devices(four_devices):
     assert abs(four - one) < 1e-4 * abs(one)
     assert abs(one - four_devices["ais_exact_log_z"]) < 0.05  # and right: exact enumeration
     assert four_devices["iwae_relative_difference"] < 1e-5
+
+
+def test_persistent_rbm_chains_are_split_and_give_the_one_device_loss(four_devices):
+    assert four_devices["pcd_steps"] == 2 * (1797 // 64)
+    # The loss is a difference of two free-energy means some 40 times its size, so its round-off is a
+    # few 1e-6 of its own scale; per step, where it passes near 0, the relative difference means little.
+    assert four_devices["pcd_loss_scaled_difference"] < 1e-5
+    assert four_devices["pcd_chains_equal"] and four_devices["pcd_weights_max_difference"] < 1e-6
+    assert four_devices["pcd_chain_devices"] == 4 and four_devices["pcd_chain_spec"] == ["data"]
+    error = four_devices["indivisible_pcd_chains_error"]
+    assert "chains.shape[0]=6 does not divide over the 4 devices" in error
+
+
+def test_the_replay_buffer_is_split_and_gives_the_one_device_loss(four_devices):
+    assert four_devices["ebm_loss_scaled_difference"] < 1e-5
+    assert four_devices["ebm_buffer_max_difference"] < 1e-5
+    assert four_devices["ebm_buffer_devices"] == 4 and four_devices["ebm_buffer_spec"] == ["data"]
 
 
 def test_one_device_is_the_plain_path():
