@@ -185,7 +185,8 @@ class Results(list):
 def table(rows) -> str:
     """A GitHub-flavoured Markdown table of rows: quantity, measured, reference, ✓/✗."""
     lines = ["| quantity | measured here | reference | |", "| --- | --- | --- | --- |"]
-    lines += [f"| {r.quantity} | {r.value_text()} | {r.reference_text()} | {r.mark()} |" for r in rows]
+    cells = ((r.quantity, r.value_text(), r.reference_text(), r.mark()) for r in rows)
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]  # |m| stays a cell
     return "\n".join(lines)
 
 

@@ -93,6 +93,7 @@ def test_the_page_lists_every_record(record_dir):
     page = results.page(results.all_records(record_dir))
     assert "## [01 x](../notebooks/01_x.ipynb)" in page and "| A | 0.99 | ≥ 0.98 | ✓ |" in page
     assert "1 of 1 checked figures" in page
+    assert "| <\\|m\\|> | 0.5 |  |  |" in results.table([Row("m", "<|m|>", 0.5, checked=False)])
     assert results.main(["--page", str(record_dir / "page.md")]) == 0
     assert (record_dir / "page.md").read_text().startswith("# What this course reproduces")
 
