@@ -97,10 +97,14 @@ class SpinDenoiser(nnx.Module):
 
     exactly: the first term is the evidence of the site's own noisy value, and the *cavity field*
     :math:`h_i = \operatorname{artanh}\mathbb{E}[s_i|\mathbf{x}_{t,\setminus i}]` depends only on the other
-    sites.  The network learns :math:`h_i`: each site's periodic :math:`(2r+1)^2` neighbourhood *without
-    the site itself* goes through a linear layer to ``width`` features, ``depth``
+    sites.  The network approximates :math:`h_i`: each site's periodic :math:`(2r+1)^2` neighbourhood
+    *without the site itself* goes through a linear layer to ``width`` features, ``depth``
     :class:`helpers.nets.LatticeBlock` s and a linear read-out, all shared by the sites (a
-    convolutional network, so it commutes with lattice translations as the Ising energy does).  The output is
+    convolutional network, so it commutes with lattice translations as the Ising energy does).  The
+    blocks' 3x3 mixing of neighbouring sites' features brings the site's own value back in from its
+    neighbours' patches (with ``depth`` blocks the field sees a :math:`(2r+1+2\,\text{depth})^2` window,
+    the site included), so the learned field is a cavity field only approximately; the exact own-site
+    term above carries the site's evidence in any case.  The output is
     :math:`\hat{\boldsymbol\epsilon}
     = (\mathbf{x}_t - \sqrt{\bar\alpha_t}\hat{\mathbf{x}}_0)/\sqrt{1 - \bar\alpha_t}`.
     Input ``(n, L, L)`` or ``(n, L*L)``, ``t (n,)``; output like the input.
@@ -140,7 +144,8 @@ class SpinDenoiser(nnx.Module):
 
     def cavity_field(self, x: jax.Array, t: jax.Array) -> jax.Array:
         r"""The learned :math:`h_i(\mathbf{x}_{t,\setminus i}, t)`: ``x (n, L*L)``, ``t (n,)``
-        -> ``(n, L*L)``.  (The site's own value never enters: it is not among its neighbours.)"""
+        -> ``(n, L*L)``.  (The first layer leaves the site out; the blocks' mixing brings it back in
+        through the neighbours' patches.)"""
         h = self.patch(x[:, self.neighbours[...]])  # (n, L*L, width)
         emb = self.embed(nets.time_embedding(t * (1000.0 / self.T), self.emb_dim))[:, None, :]
         for block in self.blocks:

@@ -127,15 +127,11 @@ def compare_with_monte_carlo(generated, monte_carlo) -> IsingComparison:
     r"""Judge generated Ising configurations by the physics, against held-out Monte Carlo ones at the same
     temperature: per configuration the energy per spin and the signed magnetisation per spin,
 
-    .. math:: rac{E}{N} = -rac{1}{N}\sum_i s_i (s_{i+\hat x} + s_{i+\hat y}), \qquad
-              m = rac{1}{N}\sum_i s_i,
+    .. math:: \frac{E}{N} = -\frac{1}{N}\sum_i s_i (s_{i+\hat x} + s_{i+\hat y}), \qquad
+              m = \frac{1}{N}\sum_i s_i,
 
-    then the relative errors :math:`\langle E
-angle/\langle E
-angle_	ext{MC} - 1` (with its standard
-    error from the generated sample) and :math:`\langle|m|
-angle/\langle|m|
-angle_	ext{MC} - 1`, and
+    then the relative errors :math:`\langle E\rangle/\langle E\rangle_\text{MC} - 1` (with its standard
+    error from the generated sample) and :math:`\langle|m|\rangle/\langle|m|\rangle_\text{MC} - 1`, and
     the shares of configurations with :math:`m > 0` and :math:`m < 0`.  The Ising energy is even in
     :math:`\mathbf{s}`, so the two ordered states are equally likely: a generator that drops one of
     them still matches :math:`E` and :math:`|m|` but shows a share near 0.
