@@ -186,7 +186,8 @@ def table(rows) -> str:
     """A GitHub-flavoured Markdown table of rows: quantity, measured, reference, ✓/✗."""
     lines = ["| quantity | measured here | reference | |", "| --- | --- | --- | --- |"]
     cells = ((r.quantity, r.value_text(), r.reference_text(), r.mark()) for r in rows)
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]  # |m| stays a cell
+    # An escaped bar keeps a quantity such as |m| in its own cell.
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
     return "\n".join(lines)
 
 
