@@ -25,7 +25,10 @@ import optax
 from flax import nnx
 from report import all_devices_mesh, print_report
 
-from helpers import autoencoder, data, pca, train
+from helpers.analysis import pca
+from helpers.core import train
+from helpers.data import datasets
+from helpers.generative import autoencoder
 
 HINTON_AUTOENCODER, HINTON_LOGISTIC_PCA, HINTON_PCA = 3.00, 8.01, 13.87  # Science 2006, Fig. 2, 30-D codes
 
@@ -44,8 +47,8 @@ def main() -> None:
     mesh = args.mesh
     hidden = [int(v) for v in args.hidden.split(",")]
 
-    train_images = jnp.asarray(data.load_mnist("train")[0].reshape(-1, 784))
-    test_images = jnp.asarray(data.load_mnist("test")[0].reshape(-1, 784))
+    train_images = jnp.asarray(datasets.load_mnist("train")[0].reshape(-1, 784))
+    test_images = jnp.asarray(datasets.load_mnist("test")[0].reshape(-1, 784))
     principal = pca.fit(train_images, args.code)
     pca_error = float(jnp.mean(pca.squared_error(principal, test_images)))
 

@@ -2,14 +2,14 @@
 
 The network: conv 3x3 (1 -> 32, zero padding), ReLU, 2x2 max-pool, conv 3x3 (32 -> 64), ReLU,
 pool, dense 3136 -> 128, ReLU, dense 128 -> 10; cross-entropy, Adam, batch 128, trained through
-``helpers.train.fit``.  FLOPs per training image: 6 per multiply-add of every layer (forward, weight
+``helpers.core.train.fit``.  FLOPs per training image: 6 per multiply-add of every layer (forward, weight
 gradient, input gradient) except the first convolution, whose input gradient is never needed (4):
 25.0 MFLOP, so 1.5 TFLOP an epoch.  Achieved GFLOP/s = FLOPs per image x images/s.  The reference
 is NumPy's float32 2048x2048 matmul, measured in the same run.
 
 Forms compared:
 
-* ``helpers.conv`` (a convolution as the patch matrix times the kernel, pooling as a reshape with a
+* ``helpers.networks.conv`` (a convolution as the patch matrix times the kernel, pooling as a reshape with a
   one-pass gradient), the whole epoch as one ``lax.scan`` (``loop="scan"``): what the notebook runs.
 * the same, each step compiled alone and called from Python (``loop="steps"``).
 * ``nnx.Conv`` + ``nnx.max_pool`` (XLA's convolution and ``reduce_window``), steps compiled alone.
@@ -29,7 +29,10 @@ import optax
 from flax import nnx
 from report import matmul_gflops, print_report
 
-from helpers import conv, data, metrics, train
+from helpers.analysis import metrics
+from helpers.core import train
+from helpers.data import datasets
+from helpers.networks import conv
 
 BATCH = 128
 MACS = {"conv1": 28 * 28 * 32 * 9, "conv2": 14 * 14 * 64 * 9 * 32, "dense1": 3136 * 128, "dense2": 128 * 10}
@@ -81,17 +84,17 @@ def images_per_second(model, arrays, loop: str) -> float:
 
 
 def main() -> None:
-    images, labels = data.load_mnist("train")
+    images, labels = datasets.load_mnist("train")
     full = (jnp.asarray(images), jnp.asarray(labels))
     part = lambda n: (full[0][: n * BATCH], full[1][: n * BATCH])  # noqa: E731  the first n batches
     reference = matmul_gflops()
     cases = {  # name: (model, data, loop)
-        "helpers.conv, epoch as one lax.scan": (
+        "helpers.networks.conv, epoch as one lax.scan": (
             lambda: conv.CNN((1, 32, 64), (3136, 128, 10), rngs=nnx.Rngs(0)),
             full,
             "scan",
         ),
-        "helpers.conv, steps compiled alone": (
+        "helpers.networks.conv, steps compiled alone": (
             lambda: conv.CNN((1, 32, 64), (3136, 128, 10), rngs=nnx.Rngs(0)),
             part(60),
             "steps",

@@ -8,8 +8,8 @@ noise prediction), Nichol and Dhariwal's cosine schedule (T = 1000), the simple 
 min-SNR-5 weights (``--gamma 0`` for none), Adam with warm-up and cosine decay, x0-clipping to
 [-1, 1] while sampling.  Quality is the Fréchet
 distance in the 128 penultimate features of the fixed 28 x 28 MNIST classifier
-(``helpers.metrics.digit_classifier(28)``), against 5000 test digits, with held-out test digits
-as the floor and Gaussian noise as the ceiling (``helpers.metrics.digit_quality``, as notebooks 07
+(``helpers.analysis.metrics.digit_classifier(28)``), against 5000 test digits, with held-out test digits
+as the floor and Gaussian noise as the ceiling (``helpers.analysis.metrics.digit_quality``, as notebooks 07
 and 08 judge their 14 x 14 digits).  Both samplers are compiled before they are timed.
 
 Prints a readable table, then one JSON object on the last line.
@@ -28,7 +28,10 @@ import optax
 from flax import nnx
 from report import all_devices_mesh, print_report
 
-from helpers import data, denoisers, diffusion, metrics, train
+from helpers.analysis import metrics
+from helpers.core import train
+from helpers.data import datasets
+from helpers.generative import denoisers, diffusion, diffusion_sampling
 
 
 def main() -> None:
@@ -48,8 +51,10 @@ def main() -> None:
     mesh = args.mesh
 
     schedule = diffusion.cosine_schedule(1000)
-    x_train = jnp.asarray(data.prepare_images(data.load_mnist("train")[0], 28, (-1.0, 1.0)).reshape(-1, 784))
-    test = data.prepare_images(data.load_mnist("test")[0], 28, (-1.0, 1.0)).reshape(-1, 784)
+    x_train = jnp.asarray(
+        datasets.prepare_images(datasets.load_mnist("train")[0], 28, (-1.0, 1.0)).reshape(-1, 784)
+    )
+    test = datasets.prepare_images(datasets.load_mnist("test")[0], 28, (-1.0, 1.0)).reshape(-1, 784)
     k_init, k_fit, k_ddpm, k_ddim, k_noise = jax.random.split(jax.random.key(1000), 5)
     model = denoisers.MLPDenoiser(784, args.width, args.depth, T=schedule.T, rngs=nnx.Rngs(k_init))
     if args.prediction == "v":
@@ -60,14 +65,22 @@ def main() -> None:
     optimizer = optax.adam(optax.warmup_cosine_decay_schedule(0.0, args.lr, 500, steps, args.lr * 0.05))
     step = train.gradient_step(diffusion.denoising_loss, optimizer, schedule=schedule, min_snr_gamma=gamma)
     t0 = time.perf_counter()
-    (model, _), history = train.fit(step, train.init(model, optimizer), x_train, key=k_fit,
-                                    epochs=args.epochs, batch_size=args.batch, progress=False, mesh=mesh)
+    (model, _), history = train.fit(
+        step,
+        train.init(model, optimizer),
+        x_train,
+        key=k_fit,
+        epochs=args.epochs,
+        batch_size=args.batch,
+        progress=False,
+        mesh=mesh,
+    )
     train_seconds = time.perf_counter() - t0
 
     shape = (args.samples, 784)
     samplers = {
-        "DDPM-1000": lambda k: diffusion.ddpm_sample(k, model, schedule, shape, clip=1.0),
-        f"DDIM-{args.ddim_steps}": lambda k: diffusion.ddim_sample(
+        "DDPM-1000": lambda k: diffusion_sampling.ddpm_sample(k, model, schedule, shape, clip=1.0),
+        f"DDIM-{args.ddim_steps}": lambda k: diffusion_sampling.ddim_sample(
             k, model, schedule, shape, steps=args.ddim_steps, clip=1.0
         ),
     }
@@ -80,8 +93,10 @@ def main() -> None:
 
     classifier = metrics.digit_classifier(28)
     held_out = test[5000 : 5000 + args.samples]
-    quality = {name: metrics.digit_quality(k_noise, classifier, x, test[:5000], held_out)
-               for name, x in samples.items()}
+    quality = {
+        name: metrics.digit_quality(k_noise, classifier, x, test[:5000], held_out)
+        for name, x in samples.items()
+    }
     anchors = next(iter(quality.values()))  # the floor and ceiling are the same for every sampler
     judged = [("test digits (floor)", anchors.floor), ("Gaussian noise (ceiling)", anchors.ceiling)]
     scores = {name: (q.frechet, q.confident) for name, q in judged + list(quality.items())}

@@ -13,7 +13,7 @@ import time
 import jax
 import numpy as np
 
-from helpers import ising
+from helpers.physics import ising, ising_mc
 
 L, CHAINS, TEMPERATURE = 64, 256, ising.T_C
 JAX_SWEEPS, NUMPY_SWEEPS, REPEATS = 400, 20, 3
@@ -48,9 +48,9 @@ def best_rate(run, n_sweeps: int) -> float:
 
 def main() -> None:
     key = jax.random.key(0)
-    spins = ising.random_spins(key, CHAINS, L)
+    spins = ising_mc.random_spins(key, CHAINS, L)
     jax_rate = best_rate(
-        lambda: ising.metropolis_sweeps(key, spins, TEMPERATURE, JAX_SWEEPS).block_until_ready(),
+        lambda: ising_mc.metropolis_sweeps(key, spins, TEMPERATURE, JAX_SWEEPS).block_until_ready(),
         JAX_SWEEPS,
     )
     rng = np.random.default_rng(0)
@@ -59,9 +59,9 @@ def main() -> None:
     # The Wolff update at the same size, for the record (cluster flips per second).
     chains_t = np.full(CHAINS, TEMPERATURE)
     start = time.perf_counter()
-    ising.wolff_update(key, spins, chains_t)[0].block_until_ready()
+    ising_mc.wolff_update(key, spins, chains_t)[0].block_until_ready()
     compile_and_run = time.perf_counter() - start
-    wolff_rate = best_rate(lambda: ising.wolff_update(key, spins, chains_t)[0].block_until_ready(), 1)
+    wolff_rate = best_rate(lambda: ising_mc.wolff_update(key, spins, chains_t)[0].block_until_ready(), 1)
     figures = {
         "lattice_L": L,
         "chains": CHAINS,
@@ -75,7 +75,7 @@ def main() -> None:
     print(f"Checkerboard Metropolis, L = {L}, {CHAINS} chains, T = T_c, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     print(f"{'implementation':<28}{'spin updates / s':>20}")
-    print(f"{'JAX (helpers.ising)':<28}{jax_rate:>20,.0f}")
+    print(f"{'JAX (helpers.physics.ising)':<28}{jax_rate:>20,.0f}")
     print(f"{'NumPy (same algorithm)':<28}{numpy_rate:>20,.0f}")
     print(f"{'ratio JAX / NumPy':<28}{jax_rate / numpy_rate:>20.1f}")
     print(f"{'Wolff, sites / s':<28}{wolff_rate:>20,.0f}")

@@ -24,7 +24,9 @@ import numpy as np
 import optax
 from report import all_devices_mesh, print_report
 
-from helpers import ais, data, rbm, train
+from helpers.core import train
+from helpers.data import datasets
+from helpers.generative import ais, rbm
 
 SALAKHUTDINOV_MURRAY_CD25 = -86.34  # nats, 500 hidden units, CD-25 (ICML 2008, table 1)
 
@@ -42,8 +44,8 @@ def main() -> None:
     args = all_devices_mesh(parser)
     mesh = args.mesh
 
-    train_x = jnp.asarray(data.load_mnist("train", binarize="bernoulli")[0].reshape(-1, 784))
-    test_x = jnp.asarray(data.load_mnist("test", binarize="bernoulli")[0].reshape(-1, 784))
+    train_x = jnp.asarray(datasets.load_mnist("train", binarize="bernoulli")[0].reshape(-1, 784))
+    test_x = jnp.asarray(datasets.load_mnist("test", binarize="bernoulli")[0].reshape(-1, 784))
     pixel_mean = train_x.mean(0)
     k_init, k_train, k_ais = jax.random.split(jax.random.key(2008), 3)
 

@@ -1,8 +1,8 @@
 """RBM training speed: one epoch of PCD-1 on MNIST for a 784x500 RBM at batch 100, against scikit-learn.
 
 scikit-learn's ``BernoulliRBM`` (n_components=500, batch_size=100, n_iter=1) trains with persistent
-CD-1; ours runs PCD-1 too (``helpers.rbm.cd_step(..., persistent=True)`` through
-``helpers.train.fit``, the epoch compiled as one ``lax.scan``).  Both see the same statically
+CD-1; ours runs PCD-1 too (``helpers.generative.rbm.cd_step(..., persistent=True)`` through
+``helpers.core.train.fit``, the epoch compiled as one ``lax.scan``).  Both see the same statically
 binarised training images as float32, in the same process, so the ratio is a fair comparison on
 this machine.  Compilation is timed separately (a first epoch), then a second epoch is timed.
 
@@ -28,13 +28,15 @@ import optax
 from report import matmul_gflops, print_report
 from sklearn.neural_network import BernoulliRBM
 
-from helpers import data, rbm, train
+from helpers.core import train
+from helpers.data import datasets
+from helpers.generative import rbm
 
 N_VISIBLE, N_HIDDEN, BATCH, LEARNING_RATE = 784, 500, 100, 0.05
 
 
 def main() -> None:
-    images = data.load_mnist("train", binarize="bernoulli")[0].reshape(-1, N_VISIBLE)  # float32
+    images = datasets.load_mnist("train", binarize="bernoulli")[0].reshape(-1, N_VISIBLE)  # float32
     n = images.shape[0]
     steps = n // BATCH
     flops_per_product = 2 * BATCH * N_VISIBLE * N_HIDDEN

@@ -9,15 +9,15 @@ import time
 
 import numpy as np
 
-from helpers import parallel
+from helpers.core import parallel
 
 
 def all_devices_mesh(parser: argparse.ArgumentParser) -> argparse.Namespace:
     """Add the ``--all-devices`` switch to ``parser`` and parse the command line; ``args.mesh`` is the
-    mesh over every device (:func:`helpers.parallel.default_mesh`) with the switch, else ``None``."""
+    mesh over every device (:func:`helpers.core.parallel.default_mesh`) with the switch, else ``None``."""
     parser.add_argument("--all-devices", action="store_true",
                         help="split each batch and the Monte Carlo chains over every device "
-                             "(helpers.parallel.default_mesh)")
+                             "(helpers.core.parallel.default_mesh)")
     args = parser.parse_args()
     args.mesh = parallel.default_mesh() if args.all_devices else None
     return args

@@ -3,9 +3,9 @@
 Each figure is measured on meshes over the first k devices (k = 1, 2, 4, ... up to all of them), in
 this one process, and reported beside its ratio to one device:
 
-* one MNIST epoch of an MLP 784-512-256-10 (Adam, batch 256) through ``helpers.train.fit(mesh=...)``;
+* one MNIST epoch of an MLP 784-512-256-10 (Adam, batch 256) through ``helpers.core.train.fit(mesh=...)``;
 * checkerboard Metropolis sweeps of 256 chains of 64 x 64 at T_c through
-  ``helpers.ising.metropolis_sweeps(mesh=...)``.
+  ``helpers.physics.ising_mc.metropolis_sweeps(mesh=...)``.
 
 On a machine without an accelerator the script simulates four CPU devices
 (``--xla_force_host_platform_device_count=4``); they share the same cores, so there the figures
@@ -26,7 +26,11 @@ import optax  # noqa: E402
 from flax import nnx  # noqa: E402
 from jax.sharding import AxisType  # noqa: E402
 
-from helpers import data, ising, metrics, nets, train  # noqa: E402
+from helpers.analysis import metrics
+from helpers.core import train
+from helpers.data import datasets
+from helpers.networks import layers
+from helpers.physics import ising, ising_mc
 
 BATCH, EPOCHS, L, CHAINS, SWEEPS, REPEATS = 256, 2, 64, 256, 100, 3
 
@@ -52,14 +56,14 @@ def best_time(run) -> float:
 
 
 def main() -> None:
-    images, labels = data.load_mnist("train")
+    images, labels = datasets.load_mnist("train")
     train_set = (images.reshape(-1, 784), labels)
-    spins = ising.random_spins(jax.random.key(0), CHAINS, L)
+    spins = ising_mc.random_spins(jax.random.key(0), CHAINS, L)
     counts = [k for k in (1, 2, 4, 8, 16, 32) if k <= jax.device_count()]
     rows = []
     for k in counts:
         mesh = mesh_over(k)
-        model = nets.MLP([784, 512, 256, 10], "relu", rngs=nnx.Rngs(0))
+        model = layers.MLP([784, 512, 256, 10], "relu", rngs=nnx.Rngs(0))
         optimizer = optax.adam(1e-3)
         step = train.gradient_step(loss_fn, optimizer)
         carry = train.init(model, optimizer)
@@ -70,7 +74,7 @@ def main() -> None:
             jax.block_until_ready(nnx.state(model))
 
         def sweeps(mesh=mesh):
-            out = ising.metropolis_sweeps(jax.random.key(2), spins, ising.T_C, SWEEPS, mesh=mesh)
+            out = ising_mc.metropolis_sweeps(jax.random.key(2), spins, ising.T_C, SWEEPS, mesh=mesh)
             out.block_until_ready()
 
         samples = EPOCHS * (len(labels) // BATCH) * BATCH / best_time(fit)

@@ -1,6 +1,6 @@
-"""Training throughput of helpers.train against the machine's dense matrix-multiply rate.
+"""Training throughput of helpers.core.train against the machine's dense matrix-multiply rate.
 
-One MNIST epoch (60000 images, batch 128, Adam, ``helpers.train.fit``) of notebook 01's
+One MNIST epoch (60000 images, batch 128, Adam, ``helpers.core.train.fit``) of notebook 01's
 classifier (784-512-512-10, ReLU) and of a VAE-sized MLP (784-400-20-400-784, trained to
 reconstruct its input), each after one warm-up epoch that compiles it.  A training step costs 6
 FLOPs per weight per example (2 forward, 2 for the weight gradient, 2 for the input gradient)
@@ -20,7 +20,10 @@ import optax
 from flax import nnx
 from report import matmul_gflops
 
-from helpers import data, ffnn, metrics, nets, train
+from helpers.analysis import metrics
+from helpers.core import train
+from helpers.data import datasets
+from helpers.networks import ffnn, layers
 
 BATCH = 128
 
@@ -33,7 +36,7 @@ def _timed(fn) -> float:
 
 def epoch_rate(sizes, loss_fn, arrays) -> tuple[float, float]:
     """(samples per second, seconds per epoch) of one compiled epoch of ``train.fit``, best of two."""
-    model = nets.MLP(sizes, "relu", rngs=nnx.Rngs(0))
+    model = layers.MLP(sizes, "relu", rngs=nnx.Rngs(0))
     optimizer = optax.adam(1e-3)
     step, carry = train.gradient_step(loss_fn, optimizer), train.init(model, optimizer)
 
@@ -54,7 +57,7 @@ def flops_per_example(sizes) -> int:
 
 
 def main() -> None:
-    images, labels = data.load_mnist("train")
+    images, labels = datasets.load_mnist("train")
     x = jnp.asarray(images.reshape(len(images), -1))
     y = jnp.asarray(labels)
     reference = matmul_gflops()

@@ -23,7 +23,9 @@ import optax
 from flax import nnx
 from report import all_devices_mesh, print_report
 
-from helpers import data, train, vae
+from helpers.core import train
+from helpers.data import datasets
+from helpers.generative import vae
 
 BURDA_VAE_NLL = 86.76  # nats; Burda et al. 2016, table 1, VAE with one stochastic layer, k = 1 training
 
@@ -41,10 +43,10 @@ def main() -> None:
     mesh = args.mesh
     hidden = [int(v) for v in args.hidden.split(",")]
 
-    train_images = jnp.asarray(data.load_mnist("train")[0].reshape(-1, 784))
-    test_images = jnp.asarray(data.load_mnist("test")[0].reshape(-1, 784))[: args.test_images]
+    train_images = jnp.asarray(datasets.load_mnist("train")[0].reshape(-1, 784))
+    test_images = jnp.asarray(datasets.load_mnist("test")[0].reshape(-1, 784))[: args.test_images]
     k_bin, k_init, k_fit, k_eval = jax.random.split(jax.random.key(86), 4)
-    test_binary = data.dynamic_binarize(k_bin, test_images)
+    test_binary = datasets.dynamic_binarize(k_bin, test_images)
 
     model = vae.VAE(784, hidden, args.latent, rngs=nnx.Rngs(k_init))
     steps = args.epochs * (train_images.shape[0] // args.batch)

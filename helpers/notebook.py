@@ -20,7 +20,7 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
-from helpers import parallel, validate
+from helpers.core import parallel, validate
 from helpers.results import Results  # noqa: F401  (the summary table and record every notebook makes)
 
 _LIBC = None
@@ -40,7 +40,7 @@ def free_memory() -> None:
 
 def setup(seed: int) -> tuple[float, jax.Array]:
     """The first cell of every notebook: figure defaults, ``free_memory`` after every cell, one line
-    naming the versions and the devices (:func:`helpers.parallel.describe`).  Returns the start time
+    naming the versions and the devices (:func:`helpers.core.parallel.describe`).  Returns the start time
     (for :func:`finish`) and the notebook's root PRNG key ``jax.random.key(seed)``, from which every
     random number descends."""
     import flax

@@ -28,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import cache
+from helpers.core import cache
 
 STRICT_ENV = "ADVML_STRICT"
 DIR_ENV = "ADVML_RESULTS_DIR"

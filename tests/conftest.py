@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import data, results
+from helpers import results
+from helpers.data import datasets
 
 # The test configuration's one switch: a notebook's failed quality check (helpers.results) raises
 # here, so nbval fails when learning breaks; a student's run prints ✗ and goes on.  nbval's kernels
@@ -32,8 +33,8 @@ def require(condition: bool, reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def mnist_available() -> None:
-    folder = data.data_dir() / "mnist"
-    names = data.MNIST.sha256
+    folder = datasets.data_dir() / "mnist"
+    names = datasets.MNIST.sha256
     require(
         all((folder / n).exists() for n in names),
         f"MNIST files not in {folder}; set ADVML_DATA_DIR (e.g. ../shared/data)",
@@ -42,9 +43,9 @@ def mnist_available() -> None:
 
 @pytest.fixture(scope="session")
 def fashion_available() -> None:
-    folder = data.data_dir() / "fashion-mnist"
+    folder = datasets.data_dir() / "fashion-mnist"
     require(
-        all((folder / n).exists() for n in data.FASHION_MNIST.sha256),
+        all((folder / n).exists() for n in datasets.FASHION_MNIST.sha256),
         f"Fashion-MNIST files not in {folder}; set ADVML_DATA_DIR",
     )
 

@@ -10,7 +10,12 @@ import numpy as np
 import optax
 from flax import nnx
 
-from helpers import ais, data, ebm, ising, metrics, nets, parallel, rbm, toy, train, vae
+from helpers.analysis import metrics
+from helpers.core import parallel, train
+from helpers.data import datasets, toy
+from helpers.generative import ais, ebm, rbm, vae
+from helpers.networks import layers
+from helpers.physics import ising_mc
 
 
 def relative(a, b) -> float:
@@ -24,7 +29,7 @@ def main() -> None:
            "describe": parallel.describe(mesh)}
 
     # Data-parallel training: an MLP on scikit-learn's digits, Adam, batch 64, three epochs.
-    images, labels = data.load_digits()
+    images, labels = datasets.load_digits()
     train_set = (images.reshape(-1, 64), labels)
     seen = []
 
@@ -35,7 +40,7 @@ def main() -> None:
 
     histories, finals = {}, {}
     for name, m in (("one", None), ("four", mesh)):
-        model = nets.MLP([64, 128, 10], "relu", rngs=nnx.Rngs(0))
+        model = layers.MLP([64, 128, 10], "relu", rngs=nnx.Rngs(0))
         optimizer = optax.adam(1e-3)
         step = train.gradient_step(loss_fn, optimizer)
         (model, _), history = train.fit(step, train.init(model, optimizer), train_set, key=jax.random.key(1),
@@ -56,16 +61,16 @@ def main() -> None:
         out["indivisible_batch_error"] = str(error)
 
     # Ising chains: 16 chains of 16 x 16 at four temperatures, 30 Metropolis + Wolff steps.
-    spins = ising.random_spins(jax.random.key(2), 16, 16)
+    spins = ising_mc.random_spins(jax.random.key(2), 16, 16)
     temps = np.repeat([1.8, 2.27, 2.6, 3.5], 4)
-    results = {name: ising.run_chains(jax.random.key(3), spins, temps, 30, mesh=m)
+    results = {name: ising_mc.run_chains(jax.random.key(3), spins, temps, 30, mesh=m)
                for name, m in (("one", None), ("four", mesh))}
     out["ising_energy_max_difference"] = float(np.max(np.abs(np.asarray(results["four"][1])
                                                              - np.asarray(results["one"][1]))))
     out["ising_spins_equal"] = bool(np.array_equal(results["four"][0], results["one"][0]))
     out["ising_output_devices"] = len(results["four"][1].sharding.device_set)
     try:
-        ising.run_chains(jax.random.key(3), spins[:6], temps[:6], 2, mesh=mesh)
+        ising_mc.run_chains(jax.random.key(3), spins[:6], temps[:6], 2, mesh=mesh)
         out["indivisible_chains_error"] = None
     except ValueError as error:
         out["indivisible_chains_error"] = str(error)
@@ -130,7 +135,7 @@ def persistent_chains(mesh, binary) -> dict:
         return jax.random.uniform(k, (n, 2), minval=-3, maxval=3)
 
     for name, m in (("one", None), ("four", mesh)):
-        model = nets.MLP([2, 32, 1], "swish", rngs=nnx.Rngs(11))
+        model = layers.MLP([2, 32, 1], "swish", rngs=nnx.Rngs(11))
         optimizer = optax.adam(1e-3, b1=0.0)
         step = ebm.cd_step(optimizer, noise, langevin_steps=10, step_size=1e-2, alpha=0.01, mesh=m)
         carry = (*train.init(model, optimizer), noise(jax.random.key(12), 512))

@@ -15,39 +15,13 @@ import pytest
 from flax import nnx
 
 import helpers
-from helpers import (
-    ais,
-    autoencoder,
-    cache,
-    checks,
-    conv,
-    data,
-    denoisers,
-    diffusion,
-    diffusion_sampling,
-    diffusion_training,
-    distances,
-    dynamics,
-    ebm,
-    ffnn,
-    gan,
-    ising,
-    ising_data,
-    metrics,
-    nets,
-    notebook,
-    optim,
-    parallel,
-    pca,
-    rbm,
-    results,
-    rng,
-    rnn,
-    toy,
-    train,
-    vae,
-    validate,
-)
+from helpers import checks, notebook, results
+from helpers.analysis import distances, metrics, pca
+from helpers.core import cache, optim, parallel, rng, train, validate
+from helpers.data import datasets, toy
+from helpers.generative import ais, autoencoder, denoisers, diffusion, diffusion_sampling, ebm, gan, rbm, vae
+from helpers.networks import conv, ffnn, layers, rnn
+from helpers.physics import dynamics, ising, ising_data, ising_mc
 
 KEY = jax.random.key(0)
 X = jnp.ones((3, 4))
@@ -79,7 +53,7 @@ def null_step(carry, batch, key):
 
 
 CASES = [
-    # helpers.validate: the shared checks themselves
+    # helpers.core.validate: the shared checks themselves
     ("validate", "integer seed as key",
      lambda: validate.key("key", 0),
      TypeError, r"key=0 is a number.*jax\.random\.key"),
@@ -91,7 +65,7 @@ CASES = [
     ("validate", "bool as integer", lambda: validate.positive_int(n=True), ValueError, "n=True"),
     ("validate", "NaN fraction", lambda: validate.fraction(p=float("nan")), ValueError, "p=nan"),
     ("validate", "vector as number", lambda: validate.positive_number(s=np.ones(2)), ValueError, "s=array"),
-    # helpers.ais
+    # helpers.generative.ais
     ("ais", "beta above 1", lambda: ais.tempered(RBM, jnp.zeros(4), 2.0), ValueError, "beta=2.0"),
     ("ais", "betas not ending at 1",
      lambda: ais.log_partition(KEY, RBM, jnp.linspace(0, 0.5, 5)),
@@ -104,7 +78,7 @@ CASES = [
      ValueError, r"base_bias has shape \(5,\)"),
     ("ais", "seed as key", lambda: ais.log_partition(7, RBM, ais.schedule(2, 2, 2)), TypeError, "key=7"),
     ("ais", "zero steps", lambda: ais.schedule(0), ValueError, "n_low=0"),
-    # helpers.autoencoder
+    # helpers.generative.autoencoder
     ("autoencoder", "negative noise", lambda: autoencoder.corrupt(KEY, X, -1.0), ValueError, "sigma=-1.0"),
     ("autoencoder", "seed as key", lambda: autoencoder.corrupt(3, X, 0.1), TypeError, "key=3"),
     ("autoencoder", "unknown output",
@@ -119,7 +93,7 @@ CASES = [
     ("autoencoder", "zero denoising noise",
      lambda: autoencoder.denoising_loss(None, X, KEY, 0.0),
      ValueError, "sigma=0.0"),
-    # helpers.cache
+    # helpers.core.cache
     ("cache", "unserialisable params",
      lambda: cache.store("/tmp/x.npz", {"key": KEY}, a=np.ones(2)),
      TypeError, "params: .*not JSON serializable"),
@@ -132,26 +106,27 @@ CASES = [
      lambda: cache.store("/tmp/x.npz", {}, _sha256=np.ones(2)),
      ValueError, "none named"),
     ("cache", "check not callable", lambda: cache.load("/tmp/x.npz", {}, check=3), TypeError, "check=3"),
-    # helpers.data
-    ("data", "0..255 images binarised",
-     lambda: data.dynamic_binarize(KEY, jnp.full((2, 2), 255.0)),
+    # helpers.data.datasets
+    ("datasets", "0..255 images binarised",
+     lambda: datasets.dynamic_binarize(KEY, jnp.full((2, 2), 255.0)),
      ValueError, r"images has values in \[255, 255\].*divide"),
-    ("data", "seed as key", lambda: data.dynamic_binarize(0, jnp.full((2, 2), 0.5)), TypeError, "key=0"),
-    ("data", "integer images",
-     lambda: data.dynamic_binarize(KEY, jnp.ones((2, 2), jnp.int32)),
+    ("datasets", "seed as key", lambda: datasets.dynamic_binarize(0, jnp.full((2, 2), 0.5)), TypeError, "key=0"),
+    ("datasets", "integer images",
+     lambda: datasets.dynamic_binarize(KEY, jnp.ones((2, 2), jnp.int32)),
      ValueError, "images has dtype int32"),
-    ("data", "0..255 images prepared",
-     lambda: data.prepare_images(np.full((1, 28, 28), 255.0)),
+    ("datasets", "0..255 images prepared",
+     lambda: datasets.prepare_images(np.full((1, 28, 28), 255.0)),
      ValueError, "images has values"),
-    ("data", "wrong image shape",
-     lambda: data.prepare_images(np.zeros((1, 14, 14))),
+    ("datasets", "wrong image shape",
+     lambda: datasets.prepare_images(np.zeros((1, 14, 14))),
      ValueError, r"images has shape \(1, 14, 14\)"),
-    ("data", "unknown size",
-     lambda: data.prepare_images(np.zeros((1, 28, 28)), size=7),
+    ("datasets", "unknown size",
+     lambda: datasets.prepare_images(np.zeros((1, 28, 28)), size=7),
      ValueError, "size=7"),
-    ("data", "unknown split", lambda: data.load_mnist("valid"), ValueError, "split='valid'"),
-    ("data", "unknown binarisation", lambda: data.load_mnist(binarize="yes"), ValueError, "binarize='yes'"),
-    # helpers.denoisers
+    ("datasets", "unknown split", lambda: datasets.load_mnist("valid"), ValueError, "split='valid'"),
+    ("datasets", "unknown binarisation", lambda: datasets.load_mnist(binarize="yes"),
+     ValueError, "binarize='yes'"),
+    # helpers.generative.denoisers
     ("denoisers", "zero width", lambda: denoisers.MLPDenoiser(2, 0, rngs=nnx.Rngs(0)), ValueError, "width=0"),
     ("denoisers", "odd embedding",
      lambda: denoisers.MLPDenoiser(2, emb_dim=7, rngs=nnx.Rngs(0)),
@@ -168,7 +143,7 @@ CASES = [
     ("denoisers", "network not callable",
      lambda: denoisers.VPrediction("net", SCHEDULE),
      TypeError, "net='net'"),
-    # helpers.diffusion
+    # helpers.generative.diffusion
     ("diffusion", "t above T",
      lambda: diffusion.q_sample(SCHEDULE, X[:, :2], jnp.array([11, 1, 1]), X[:, :2]),
      ValueError, r"t has values in \[1, 11\]"),
@@ -185,19 +160,19 @@ CASES = [
      lambda: diffusion.denoising_weight(SCHEDULE, jnp.array([1])),
      ValueError, r"t has values in \[1, 1\]; expected integers in \[2, 10\]"),
     ("diffusion", "negative DDIM clip",
-     lambda: diffusion.ddim_sample(KEY, eps_model, SCHEDULE, (3, 4), steps=5, clip=-1),
+     lambda: diffusion_sampling.ddim_sample(KEY, eps_model, SCHEDULE, (3, 4), steps=5, clip=-1),
      ValueError, "clip=-1"),
     ("diffusion", "string eta",
-     lambda: diffusion.ddim_sample(KEY, eps_model, SCHEDULE, (3, 4), steps=5, eta="0"),
+     lambda: diffusion_sampling.ddim_sample(KEY, eps_model, SCHEDULE, (3, 4), steps=5, eta="0"),
      ValueError, "eta='0'"),
     ("diffusion", "steps not dividing T",
-     lambda: diffusion.ddim_sample(KEY, eps_model, SCHEDULE, (3, 4), steps=3),
+     lambda: diffusion_sampling.ddim_sample(KEY, eps_model, SCHEDULE, (3, 4), steps=3),
      ValueError, "steps=3"),
     ("diffusion", "denoiser of the wrong shape",
-     lambda: diffusion.ddpm_sample(KEY, lambda x, t: x[:, :2], SCHEDULE, (3, 4)),
+     lambda: diffusion_sampling.ddpm_sample(KEY, lambda x, t: x[:, :2], SCHEDULE, (3, 4)),
      ValueError, r"model returned shape \(3, 2\)"),
     ("diffusion", "seed as key",
-     lambda: diffusion.ddpm_sample(0, eps_model, SCHEDULE, (3, 4)),
+     lambda: diffusion_sampling.ddpm_sample(0, eps_model, SCHEDULE, (3, 4)),
      TypeError, "key=0"),
     ("diffusion", "beta above 1",
      lambda: diffusion.linear_schedule(10, 1e-4, 2.0),
@@ -207,9 +182,9 @@ CASES = [
      lambda: diffusion.min_snr_weight(SCHEDULE, jnp.array([1]), -5.0),
      ValueError, "gamma=-5.0"),
     ("diffusion", "shape not a tuple",
-     lambda: diffusion.ddpm_sample(KEY, eps_model, SCHEDULE, 5),
+     lambda: diffusion_sampling.ddpm_sample(KEY, eps_model, SCHEDULE, 5),
      ValueError, "shape=5"),
-    # helpers.ebm
+    # helpers.generative.ebm
     ("ebm", "zero Langevin steps in cd_step",
      lambda: ebm.cd_step(optax.sgd(0.1), None, langevin_steps=0, step_size=0.1),
      ValueError, "langevin_steps=0"),
@@ -239,7 +214,7 @@ CASES = [
      ValueError, "alpha=-0.1"),
     ("ebm", "seed as key", lambda: ebm.mala(0, energy, X, 0.1, 3), TypeError, "key=0"),
     ("ebm", "energy not callable", lambda: ebm.langevin(KEY, "E", X, 0.1, 3), TypeError, "energy_fn='E'"),
-    # helpers.ffnn
+    # helpers.networks.ffnn
     ("ffnn", "label >= K",
      lambda: ffnn.cross_entropy(X, jnp.array([0, 1, 4])),
      ValueError, r"labels has values in \[0, 4\]"),
@@ -259,26 +234,26 @@ CASES = [
      lambda: ffnn.cost(ffnn.init_params(KEY, [4, 2]), X, X[:, :2], kind="mae"),
      ValueError, "kind='mae'"),
     ("ffnn", "seed as key", lambda: ffnn.init_params(1, [4, 2]), TypeError, "key=1"),
-    # helpers.ising
+    # helpers.physics.ising
     ("ising", "0/1 spins",
      lambda: ising.energy(jnp.zeros((2, 4, 4))),
      ValueError, r"spins has values \[0\.0\].*2 x - 1"),
     ("ising", "0/1 spins sampled",
-     lambda: ising.metropolis_sweeps(KEY, jnp.zeros((2, 4, 4)), 2.0, 1),
+     lambda: ising_mc.metropolis_sweeps(KEY, jnp.zeros((2, 4, 4)), 2.0, 1),
      ValueError, "spins has values"),
     ("ising", "non-square lattice",
      lambda: ising.magnetization(jnp.ones((2, 4, 3))),
      ValueError, r"spins has shape \(2, 4, 3\)"),
     ("ising", "negative temperature",
-     lambda: ising.run_chains(KEY, SPINS, -1.0, 2),
+     lambda: ising_mc.run_chains(KEY, SPINS, -1.0, 2),
      ValueError, "temperatures=-1.0"),
     ("ising", "one temperature per chain",
-     lambda: ising.run_chains(KEY, SPINS, [2.0, 3.0, 4.0], 2),
+     lambda: ising_mc.run_chains(KEY, SPINS, [2.0, 3.0, 4.0], 2),
      ValueError, r"temperatures has shape \(3,\)"),
-    ("ising", "seed as key", lambda: ising.random_spins(0, 2, 4), TypeError, "key=0"),
+    ("ising_mc", "seed as key", lambda: ising_mc.random_spins(0, 2, 4), TypeError, "key=0"),
     ("ising", "string threshold", lambda: ising.to_spins(X, "a"), ValueError, "threshold='a'"),
     ("ising", "enumerating too large a lattice", lambda: ising.enumerate_states(6), ValueError, "L=6"),
-    # helpers.ising_data
+    # helpers.physics.ising_data
     ("ising_data", "short series",
      lambda: ising_data.integrated_autocorrelation_time(np.ones(1)),
      ValueError, r"series has shape \(1,\)"),
@@ -300,41 +275,43 @@ CASES = [
     ("ising_data", "negative seed",
      lambda: ising_data.phase_configurations(16, seed=-1),
      ValueError, "seed=-1"),
-    # helpers.metrics
+    # helpers.analysis.metrics
     ("metrics", "NaN scores",
-     lambda: metrics.auroc(jnp.array([jnp.nan, 1.0]), jnp.array([0.0, 0.5])),
+     lambda: distances.auroc(jnp.array([jnp.nan, 1.0]), jnp.array([0.0, 0.5])),
      ValueError, "positive_scores has 1 NaN"),
     ("metrics", "non-PSD covariance",
-     lambda: metrics.gaussian_frechet_distance(np.zeros(2), -np.eye(2), np.zeros(2), np.eye(2)),
+     lambda: distances.gaussian_frechet_distance(np.zeros(2), -np.eye(2), np.zeros(2), np.eye(2)),
      ValueError, "cov1 has a negative eigenvalue"),
     ("metrics", "asymmetric covariance",
-     lambda: metrics.gaussian_frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), np.triu(np.ones((2, 2)))),
+     lambda: distances.gaussian_frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), np.triu(np.ones((2, 2)))
+     ),
      ValueError, "cov2 is not symmetric"),
     ("metrics", "zero projections",
-     lambda: metrics.sliced_wasserstein(KEY, X, X, n_projections=0),
+     lambda: distances.sliced_wasserstein(KEY, X, X, n_projections=0),
      ValueError, "n_projections=0"),
     ("metrics", "zero quantiles",
-     lambda: metrics.sliced_wasserstein(KEY, X, X, n_quantiles=0),
+     lambda: distances.sliced_wasserstein(KEY, X, X, n_quantiles=0),
      ValueError, "n_quantiles=0"),
-    ("metrics", "zero bandwidth", lambda: metrics.mmd(X, X, 0.0), ValueError, "bandwidth=0.0"),
-    ("metrics", "k = 0 neighbours", lambda: metrics.precision_recall(X, X, k=0), ValueError, "k=0"),
+    ("metrics", "zero bandwidth", lambda: distances.mmd(X, X, 0.0), ValueError, "bandwidth=0.0"),
+    ("metrics", "k = 0 neighbours", lambda: distances.precision_recall(X, X, k=0), ValueError, "k=0"),
     ("metrics", "NaN samples",
-     lambda: metrics.frechet_distance(X.at[0, 0].set(jnp.nan), X),
+     lambda: distances.frechet_distance(X.at[0, 0].set(jnp.nan), X),
      ValueError, "x has 1 NaN"),
     ("metrics", "classifier size", lambda: metrics.digit_classifier(size=10), ValueError, "size=10"),
-    # helpers.nets
-    ("nets", "unknown activation",
-     lambda: nets.MLP([4, 2, 1], "foo", rngs=nnx.Rngs(0)),
+    # helpers.networks.layers
+    ("layers", "unknown activation",
+     lambda: layers.MLP([4, 2, 1], "foo", rngs=nnx.Rngs(0)),
      ValueError, "activation='foo'"),
-    ("nets", "one layer size", lambda: nets.MLP([4], rngs=nnx.Rngs(0)), ValueError, r"sizes=\[4\]"),
-    ("nets", "odd embedding", lambda: nets.time_embedding(jnp.arange(3), 5), ValueError, "dim=5"),
-    ("nets", "zero period", lambda: nets.time_embedding(jnp.arange(3), 4, 0.0), ValueError, "max_period=0.0"),
-    ("nets", "features of the wrong lattice",
-     lambda: nets.periodic_neighbourhood(jnp.ones((2, 9, 1)), 4),
+    ("layers", "one layer size", lambda: layers.MLP([4], rngs=nnx.Rngs(0)), ValueError, r"sizes=\[4\]"),
+    ("layers", "odd embedding", lambda: layers.time_embedding(jnp.arange(3), 5), ValueError, "dim=5"),
+    ("layers", "zero period", lambda: layers.time_embedding(jnp.arange(3), 4, 0.0),
+     ValueError, "max_period=0.0"),
+    ("layers", "features of the wrong lattice",
+     lambda: layers.periodic_neighbourhood(jnp.ones((2, 9, 1)), 4),
      ValueError, r"h has shape \(2, 9, 1\)"),
-    ("nets", "model not callable", lambda: nets.as_module(3), ValueError, "model=3"),
-    ("nets", "wrong input width",
-     lambda: nets.MLP([4, 2], rngs=nnx.Rngs(0))(jnp.ones((2, 3))),
+    ("layers", "model not callable", lambda: layers.as_module(3), ValueError, "model=3"),
+    ("layers", "wrong input width",
+     lambda: layers.MLP([4, 2], rngs=nnx.Rngs(0))(jnp.ones((2, 3))),
      ValueError, "expected 4"),
     # helpers.notebook
     ("notebook", "string seed", lambda: notebook.setup("a"), ValueError, "seed='a'"),
@@ -361,7 +338,7 @@ CASES = [
     ("results", "an unnamed record", lambda: results.Results(""), ValueError, "notebook=''"),
     ("results", "a figure nobody recorded", lambda: results.cite("01_feedforward_networks", "no_such_key"),
      KeyError, "key='no_such_key'"),
-    # helpers.optim
+    # helpers.core.optim
     ("optim", "negative eps", lambda: optim.adam(0.1, eps=-1), ValueError, "eps=-1"),
     ("optim", "b1 of 1", lambda: optim.adam(0.1, b1=1.0), ValueError, "b1=1.0"),
     ("optim", "negative rate", lambda: optim.gradient_descent(-0.1), ValueError, "learning_rate=-0.1"),
@@ -376,7 +353,7 @@ CASES = [
     ("optim", "not an optimiser",
      lambda: optim.trajectory("adam", toy.rosenbrock, jnp.zeros(2), 3),
      TypeError, "optimizer='adam'"),
-    # helpers.parallel
+    # helpers.core.parallel
     ("parallel", "a device name as mesh", lambda: parallel.check_mesh("cpu"), ValueError, "mesh='cpu'"),
     ("parallel", "a mesh without a data axis",
      lambda: parallel.check_mesh(jax.make_mesh((1,), ("x",))),
@@ -387,9 +364,9 @@ CASES = [
      lambda: train.fit(null_step, 0, jnp.ones((4, 2)), key=KEY, epochs=1, batch_size=2, mesh="all"),
      ValueError, "mesh='all'"),
     ("parallel", "chains on a number",
-     lambda: ising.run_chains(KEY, SPINS, 2.0, 1, mesh=4),
+     lambda: ising_mc.run_chains(KEY, SPINS, 2.0, 1, mesh=4),
      ValueError, "mesh=4"),
-    # helpers.pca
+    # helpers.analysis.pca
     ("pca", "k = 0", lambda: pca.fit(X, 0), ValueError, "k=0"),
     ("pca", "1-D data", lambda: pca.fit(jnp.ones(5), 1), ValueError, r"x has shape \(5,\)"),
     ("pca", "NaN data", lambda: pca.fit(X.at[0, 0].set(jnp.nan), 1), ValueError, "x has 1 NaN"),
@@ -401,7 +378,7 @@ CASES = [
     ("pca", "negative power iterations",
      lambda: pca.randomized(KEY, X, 1, power_iterations=-1),
      ValueError, "power_iterations=-1"),
-    # helpers.rbm
+    # helpers.generative.rbm
     ("rbm", "NaN scale", lambda: rbm.init_params(KEY, 4, 3, scale=float("nan")), ValueError, "scale=nan"),
     ("rbm", "data mean of the wrong length",
      lambda: rbm.init_params(KEY, 4, 3, data_mean=jnp.ones(5)),
@@ -423,7 +400,7 @@ CASES = [
      lambda: rbm.free_energy({"a": jnp.zeros(4)}, jnp.ones((2, 4))),
      ValueError, r"params is \['a'\]"),
     ("rbm", "seed as key", lambda: rbm.gibbs(5, RBM, jnp.ones((2, 4)), 1), TypeError, "key=5"),
-    # helpers.rng
+    # helpers.core.rng
     ("rng", "probability above 1",
      lambda: rng.bernoulli(KEY, jnp.full(3, 2.0)),
      ValueError, r"p has values in \[2, 2\]"),
@@ -433,7 +410,7 @@ CASES = [
      ValueError, "p has dtype int32"),
     ("rng", "seed as key", lambda: rng.uniform_bits(0, (3,)), TypeError, "key=0"),
     ("rng", "negative size", lambda: rng.uniform_bits(KEY, (-1,)), ValueError, r"shape=\(-1,\)"),
-    # helpers.toy
+    # helpers.data.toy
     ("toy", "Rosenbrock of one coordinate",
      lambda: toy.rosenbrock(jnp.array([1.0])),
      ValueError, r"theta has shape \(1,\)"),
@@ -452,7 +429,7 @@ CASES = [
     ("toy", "negative smoothing",
      lambda: toy.eight_gaussians_log_density(jnp.ones((4, 2)), -0.1),
      ValueError, "noise_std=-0.1"),
-    # helpers.train
+    # helpers.core.train
     ("train", "batch larger than the data",
      lambda: train.fit(null_step, 0, jnp.ones((3, 2)), key=KEY, epochs=1, batch_size=5),
      ValueError, "batch_size=5"),
@@ -474,7 +451,7 @@ CASES = [
     ("train", "not an optimiser",
      lambda: train.gradient_step(lambda m, b, k: 0.0, "adam"),
      TypeError, "optimizer='adam'"),
-    # helpers.vae
+    # helpers.generative.vae
     ("vae", "negative beta", lambda: vae.elbo(KEY, small_vae(), X, beta=-1), ValueError, "beta=-1"),
     ("vae", "0..255 data",
      lambda: vae.bernoulli_log_likelihood(jnp.full((2, 2), 255.0), jnp.zeros((2, 2))),
@@ -565,7 +542,7 @@ CASES = [
     ("gan", "densities on different grids",
      lambda: gan.js_divergence(jnp.ones(5), jnp.ones(6), 0.1), ValueError, "p"),
     ("metrics", "W1 between sets of different sizes",
-     lambda: metrics.wasserstein_1d(jnp.ones(5), jnp.ones(6)), ValueError, r"y has shape \(6,\)"),
+     lambda: distances.wasserstein_1d(jnp.ones(5), jnp.ones(6)), ValueError, r"y has shape \(6,\)"),
     # A check refuses a student "function" that is not callable before running anything.
     ("checks", "backprop given a number", lambda: checks.backprop(3), TypeError, "student=3"),
     ("checks", "KL given a string", lambda: checks.gaussian_kl("kl"), TypeError, "student='kl'"),
@@ -573,24 +550,23 @@ CASES = [
     ("checks", "softplus derivative missing", lambda: checks.softplus(jnp.exp, None), TypeError,
      "sigma_prime=None"),
     ("checks", "DDIM step given None", lambda: checks.ddim_step(None), TypeError, "student=None"),
-    # helpers.diffusion_training and helpers.diffusion_sampling, called directly (the cases above call
-    # their names through helpers.diffusion)
-    ("diffusion_training", "integer images for the loss",
-     lambda: diffusion_training.simple_loss(KEY, eps_model, SCHEDULE, jnp.ones((3, 4), jnp.int32)),
+    # helpers.generative.diffusion and helpers.generative.diffusion_sampling, called directly
+    ("diffusion", "integer images for the loss",
+     lambda: diffusion.simple_loss(KEY, eps_model, SCHEDULE, jnp.ones((3, 4), jnp.int32)),
      ValueError, "x0 has dtype int32"),
-    ("diffusion_training", "schedule as a tuple",
-     lambda: diffusion_training.prior_kl((1, 2), X), TypeError, "schedule is a tuple"),
-    ("diffusion_training", "noise of another shape",
-     lambda: diffusion_training.q_sample(SCHEDULE, X, jnp.array([1, 1, 1]), X[:, :2]),
+    ("diffusion", "schedule as a tuple",
+     lambda: diffusion.prior_kl((1, 2), X), TypeError, "schedule is a tuple"),
+    ("diffusion", "noise of another shape",
+     lambda: diffusion.q_sample(SCHEDULE, X, jnp.array([1, 1, 1]), X[:, :2]),
      ValueError, r"eps has shape \(3, 2\)"),
-    ("diffusion_training", "betas as a matrix",
-     lambda: diffusion_training.schedule_from_betas(np.full((2, 2), 0.1)),
+    ("diffusion", "betas as a matrix",
+     lambda: diffusion.schedule_from_betas(np.full((2, 2), 0.1)),
      ValueError, r"betas has shape \(2, 2\)"),
-    ("diffusion_training", "one time step for three examples",
-     lambda: diffusion_training.predict_x0(SCHEDULE, X, jnp.array([1]), X),
+    ("diffusion", "one time step for three examples",
+     lambda: diffusion.predict_x0(SCHEDULE, X, jnp.array([1]), X),
      ValueError, r"t has shape \(1,\)"),
-    ("diffusion_training", "negative cosine offset",
-     lambda: diffusion_training.cosine_schedule(10, s=-0.1), ValueError, "s=-0.1"),
+    ("diffusion", "negative cosine offset",
+     lambda: diffusion.cosine_schedule(10, s=-0.1), ValueError, "s=-0.1"),
     ("diffusion_sampling", "DDIM step that does not go back in time",
      lambda: diffusion_sampling.ddim_step(KEY, eps_model, SCHEDULE, X, 3, 3), ValueError, "t_prev=3"),
     ("diffusion_sampling", "ancestral step from t = 0",
@@ -606,7 +582,7 @@ CASES = [
     ("diffusion_sampling", "negative eta in one step",
      lambda: diffusion_sampling.ddim_step(KEY, eps_model, SCHEDULE, X, 3, 1, eta=-1.0),
      ValueError, "eta=-1.0"),
-    # helpers.distances, called directly (the metrics cases above call them through helpers.metrics)
+    # helpers.analysis.distances, called directly
     ("distances", "sets of different dimension",
      lambda: distances.frechet_distance(jnp.zeros((5, 2)), jnp.zeros((5, 3))),
      ValueError, r"x \(5, 2\) and y"),
@@ -622,28 +598,29 @@ CASES = [
     ("distances", "covariance of the wrong size",
      lambda: distances.gaussian_frechet_distance(np.zeros(2), np.eye(3), np.zeros(2), np.eye(2)),
      ValueError, r"cov1 \(3, 3\)"),
-    # helpers.metrics: the loss and the record of generated digits
+    # helpers.analysis.metrics: the loss and the record of generated digits
     ("metrics", "label beyond the classes",
      lambda: metrics.classification_loss(X, jnp.array([0, 1, 4])),
      ValueError, r"labels has values in \[0, 4\]"),
     ("metrics", "one image as a vector for the class shares",
      lambda: metrics.class_shares(lambda x: x, jnp.ones(4)), ValueError, r"x has shape \(4,\)"),
     ("metrics", "fewer held-out digits than samples",
-     lambda: metrics.digit_quality(KEY, nets.MLP([4, 3, 2], rngs=nnx.Rngs(0)), X, X, X[:2]),
+     lambda: metrics.digit_quality(KEY, layers.MLP([4, 3, 2], rngs=nnx.Rngs(0)), X, X, X[:2]),
      ValueError, r"held_out has shape \(2, 4\); expected \(3, 4\)"),
     ("metrics", "a classifier without features",
      lambda: metrics.digit_quality(KEY, lambda x: x, X, X, X), TypeError, "classifier="),
     ("metrics", "confidence above 1",
-     lambda: metrics.digit_quality(KEY, nets.MLP([4, 3, 2], rngs=nnx.Rngs(0)), X, X, X, confidence=1.5),
+     lambda: metrics.digit_quality(KEY, layers.MLP([4, 3, 2], rngs=nnx.Rngs(0)), X, X, X, confidence=1.5),
      ValueError, "confidence=1.5"),
-    # helpers.ising_data: generated configurations against Monte Carlo
+    # helpers.physics.ising_data: generated configurations against Monte Carlo
     ("ising_data", "Monte Carlo lattices of another size",
      lambda: ising_data.compare_with_monte_carlo(SPINS, jnp.ones((2, 6, 6), jnp.int8)),
      ValueError, r"monte_carlo has shape \(2, 6, 6\); expected \(n, 4, 4\)"),
     ("ising_data", "binary units as generated spins",
      lambda: ising_data.compare_with_monte_carlo(jnp.zeros((2, 4, 4)), SPINS),
      ValueError, "generated has values"),
-    # helpers.toy, helpers.rbm, helpers.ebm: centres of any mixture, chains over a mesh
+    # helpers.data.toy, helpers.generative.rbm, helpers.generative.ebm: centres of any mixture, chains
+    # over a mesh
     ("toy", "centres as one vector",
      lambda: toy.nearest_centre(np.ones((4, 2)), np.ones(3)), ValueError, r"centres has shape \(3,\)"),
     ("rbm", "mesh that is not a mesh",
@@ -665,8 +642,11 @@ def test_every_public_module_has_at_least_five_cases():
     counts = {}
     for module, *_ in CASES:
         counts[module] = counts.get(module, 0) + 1
-    modules = {info.name for info in pkgutil.iter_modules(helpers.__path__)}  # a new module needs cases too
-    assert len(modules) >= 24
+    modules = {  # every module of every subpackage: a new module needs cases too
+        info.name.rsplit(".", 1)[-1] for info in pkgutil.walk_packages(helpers.__path__, "helpers.")
+        if not info.ispkg and not info.name.rsplit(".", 1)[-1].startswith("_")
+    }
+    assert len(modules) >= 28
     assert {m: counts.get(m, 0) for m in modules if counts.get(m, 0) < 5} == {}
 
 

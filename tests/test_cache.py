@@ -1,5 +1,5 @@
 """Caches that verify what they load: a damaged, foreign or unwritable cache gives a warning, never a
-wrong result, and heals itself (helpers.cache, the Ising configurations, the digit classifier)."""
+wrong result, and heals itself (helpers.core.cache, the Ising configurations, the digit classifier)."""
 
 import json
 import struct
@@ -11,7 +11,10 @@ import jax
 import numpy as np
 import pytest
 
-from helpers import cache, data, ising_data, metrics
+from helpers.analysis import metrics
+from helpers.core import cache
+from helpers.data import datasets
+from helpers.physics import ising_data
 
 PARAMS = {"L": 4, "what": "test"}
 
@@ -191,7 +194,7 @@ def test_digit_classifier_cache_heals(cache_dir):
     model = metrics.digit_classifier(size=14, epochs=1)
     path = cache_dir / "classifiers" / "mnist14_mlp_v3_e1_s0.npz"
     assert path.is_file() and 0.9 < model.accuracy <= 1
-    x = np.asarray(data.prepare_images(data.load_mnist("test")[0][:50], 14, (-1.0, 1.0)))
+    x = np.asarray(datasets.prepare_images(datasets.load_mnist("test")[0][:50], 14, (-1.0, 1.0)))
     reference = np.asarray(model(x))
     np.testing.assert_array_equal(np.asarray(metrics.digit_classifier(size=14, epochs=1)(x)), reference)
 

@@ -7,7 +7,7 @@ import pytest
 import scipy.signal
 from flax import nnx
 
-from helpers import conv
+from helpers.networks import conv
 
 KEY = jax.random.key(0)
 

@@ -1,4 +1,4 @@
-"""helpers.data: the download path against a local server, the IDX parser, the loaders."""
+"""helpers.data.datasets: the download path against a local server, the IDX parser, the loaders."""
 
 import contextlib
 import functools
@@ -14,7 +14,7 @@ import jax
 import numpy as np
 import pytest
 
-from helpers import data, toy
+from helpers.data import datasets, toy
 
 # ---------------------------------------------------------------------------------------------
 # A small IDX file and a local HTTP server on 127.0.0.1
@@ -30,10 +30,10 @@ GOOD = gzip.compress(idx_bytes(np.arange(2 * 3 * 4).reshape(2, 3, 4)), mtime=0)
 NAME = "train-images-idx3-ubyte.gz"
 
 
-def fake_dataset(mirrors) -> data.IDXDataset:
-    sha = {n: "0" * 64 for n in data.MNIST.sha256}
+def fake_dataset(mirrors) -> datasets.IDXDataset:
+    sha = {n: "0" * 64 for n in datasets.MNIST.sha256}
     sha[NAME] = hashlib.sha256(GOOD).hexdigest()
-    return data.IDXDataset(folder="fake", sha256=sha, mirrors=tuple(mirrors))
+    return datasets.IDXDataset(folder="fake", sha256=sha, mirrors=tuple(mirrors))
 
 
 @contextlib.contextmanager
@@ -73,11 +73,11 @@ def test_download_verifies_and_renames_into_place(tmp_path, site):
     served, url = site
     (served / NAME).write_bytes(GOOD)
     root = tmp_path / "data"
-    path = data.ensure_file(fake_dataset([url]), NAME, root=root)
+    path = datasets.ensure_file(fake_dataset([url]), NAME, root=root)
     assert path == root / "fake" / NAME
     assert path.read_bytes() == GOOD
     assert leftovers(root / "fake") == []  # no temporary file left behind
-    assert data.read_idx(path).shape == (2, 3, 4)
+    assert datasets.read_idx(path).shape == (2, 3, 4)
 
 
 @pytest.mark.parametrize("bad", [GOOD[: len(GOOD) // 2], b"x" * len(GOOD)], ids=["truncated", "wrong-bytes"])
@@ -85,8 +85,8 @@ def test_bad_download_is_rejected_and_not_kept(tmp_path, site, bad):
     served, url = site
     (served / NAME).write_bytes(bad)
     root = tmp_path / "data"
-    with pytest.raises(data.DataUnavailableError) as info:
-        data.ensure_file(fake_dataset([url]), NAME, root=root)
+    with pytest.raises(datasets.DataUnavailableError) as info:
+        datasets.ensure_file(fake_dataset([url]), NAME, root=root)
     message = str(info.value)
     assert NAME in message
     assert hashlib.sha256(GOOD).hexdigest() in message  # expected hash
@@ -99,14 +99,14 @@ def test_server_down_then_next_mirror(tmp_path, site):
     served, url = site
     (served / NAME).write_bytes(GOOD)
     root = tmp_path / "data"
-    path = data.ensure_file(fake_dataset([closed_port_url(), url]), NAME, root=root, timeout=5)
+    path = datasets.ensure_file(fake_dataset([closed_port_url(), url]), NAME, root=root, timeout=5)
     assert path.read_bytes() == GOOD
 
 
 def test_server_down_everywhere_gives_a_clear_error(tmp_path):
     root = tmp_path / "data"
-    with pytest.raises(data.DataUnavailableError) as info:
-        data.ensure_file(fake_dataset([closed_port_url()]), NAME, root=root, timeout=5)
+    with pytest.raises(datasets.DataUnavailableError) as info:
+        datasets.ensure_file(fake_dataset([closed_port_url()]), NAME, root=root, timeout=5)
     message = str(info.value)
     assert str(root / "fake") in message and "ADVML_DATA_DIR" in message and NAME in message
     assert leftovers(root / "fake") == []
@@ -118,17 +118,17 @@ def test_corrupt_file_on_disk_is_replaced(tmp_path, site):
     root = tmp_path / "data"
     (root / "fake").mkdir(parents=True)
     (root / "fake" / NAME).write_bytes(b"corrupt")
-    with pytest.raises(data.ChecksumError, match="expected SHA-256"):
-        data.ensure_file(fake_dataset([url]), NAME, root=root, download=False)
-    assert data.ensure_file(fake_dataset([url]), NAME, root=root).read_bytes() == GOOD
+    with pytest.raises(datasets.ChecksumError, match="expected SHA-256"):
+        datasets.ensure_file(fake_dataset([url]), NAME, root=root, download=False)
+    assert datasets.ensure_file(fake_dataset([url]), NAME, root=root).read_bytes() == GOOD
 
 
 def test_corrupt_file_offline_says_it_failed_and_was_removed(tmp_path):
     root = tmp_path / "data"
     (root / "fake").mkdir(parents=True)
     (root / "fake" / NAME).write_bytes(b"corrupt")
-    with pytest.raises(data.DataUnavailableError) as info:
-        data.ensure_file(fake_dataset([closed_port_url()]), NAME, root=root, timeout=5)
+    with pytest.raises(datasets.DataUnavailableError) as info:
+        datasets.ensure_file(fake_dataset([closed_port_url()]), NAME, root=root, timeout=5)
     message = str(info.value)
     assert str(root / "fake" / NAME) in message and "failed verification" in message
     assert hashlib.sha256(GOOD).hexdigest() in message  # expected
@@ -147,8 +147,8 @@ def test_corrupt_file_that_cannot_be_removed_says_why(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(Path, "unlink", refuse)
-    with pytest.raises(data.ChecksumError) as info:
-        data.ensure_file(fake_dataset([closed_port_url()]), NAME, root=root, timeout=5)
+    with pytest.raises(datasets.ChecksumError) as info:
+        datasets.ensure_file(fake_dataset([closed_port_url()]), NAME, root=root, timeout=5)
     message = str(info.value)
     assert "failed verification" in message and "could not be removed" in message
     assert "Permission denied" in message and "replace it by hand" in message
@@ -158,49 +158,50 @@ def test_corrupt_file_left_in_place_without_download(tmp_path):
     root = tmp_path / "data"
     (root / "fake").mkdir(parents=True)
     (root / "fake" / NAME).write_bytes(b"corrupt")
-    with pytest.raises(data.ChecksumError, match="left in place"):
-        data.ensure_file(fake_dataset([]), NAME, root=root, download=False)
+    with pytest.raises(datasets.ChecksumError, match="left in place"):
+        datasets.ensure_file(fake_dataset([]), NAME, root=root, download=False)
     assert (root / "fake" / NAME).read_bytes() == b"corrupt"
 
 
 def test_folder_where_a_data_file_belongs(tmp_path):
     (tmp_path / "fake" / NAME).mkdir(parents=True)
-    with pytest.raises(data.DataUnavailableError, match="is a folder"):
-        data.ensure_file(fake_dataset([]), NAME, root=tmp_path, download=False)
+    with pytest.raises(datasets.DataUnavailableError, match="is a folder"):
+        datasets.ensure_file(fake_dataset([]), NAME, root=tmp_path, download=False)
 
 
 def test_missing_data_dir_is_reported_not_created(tmp_path, monkeypatch):
     missing = tmp_path / "typo"
     monkeypatch.setenv("ADVML_DATA_DIR", str(missing))
-    with pytest.raises(data.DataUnavailableError, match="ADVML_DATA_DIR=.*typo.* is not an existing folder"):
-        data.load_mnist("test")
+    message = "ADVML_DATA_DIR=.*typo.* is not an existing folder"
+    with pytest.raises(datasets.DataUnavailableError, match=message):
+        datasets.load_mnist("test")
     assert not missing.exists()
 
 
 def test_offline_without_files_says_what_to_put_where(tmp_path):
-    with pytest.raises(data.DataUnavailableError) as info:
-        data.load_mnist("test", root=tmp_path, download=False)
+    with pytest.raises(datasets.DataUnavailableError) as info:
+        datasets.load_mnist("test", root=tmp_path, download=False)
     message = str(info.value)
     assert str(tmp_path / "mnist") in message and "ADVML_DATA_DIR" in message
-    for name, digest in data.MNIST.sha256.items():
+    for name, digest in datasets.MNIST.sha256.items():
         assert name in message and digest in message
 
 
 def test_data_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("ADVML_DATA_DIR", str(tmp_path))
-    assert data.data_dir() == tmp_path
+    assert datasets.data_dir() == tmp_path
     monkeypatch.delenv("ADVML_DATA_DIR")
-    assert data.data_dir() == Path.home() / ".cache" / "advml"
+    assert datasets.data_dir() == Path.home() / ".cache" / "advml"
 
 
 def test_cache_dir_avoids_read_only_data_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("ADVML_CACHE_DIR", raising=False)
     monkeypatch.setenv("ADVML_DATA_DIR", str(tmp_path))
-    assert data.cache_dir() == tmp_path
+    assert datasets.cache_dir() == tmp_path
     monkeypatch.setenv("ADVML_DATA_DIR", str(tmp_path / "missing"))
-    assert data.cache_dir() == Path.home() / ".cache" / "advml"
+    assert datasets.cache_dir() == Path.home() / ".cache" / "advml"
     monkeypatch.setenv("ADVML_CACHE_DIR", str(tmp_path / "c"))
-    assert data.cache_dir() == tmp_path / "c"
+    assert datasets.cache_dir() == tmp_path / "c"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,17 +214,17 @@ def test_read_idx_plain_and_gzip(tmp_path):
     labels = np.arange(5, dtype=np.uint8)
     (tmp_path / "a.idx").write_bytes(idx_bytes(images))
     (tmp_path / "b.idx.gz").write_bytes(gzip.compress(idx_bytes(labels)))
-    np.testing.assert_array_equal(data.read_idx(tmp_path / "a.idx"), images)
-    np.testing.assert_array_equal(data.read_idx(tmp_path / "b.idx.gz"), labels)
+    np.testing.assert_array_equal(datasets.read_idx(tmp_path / "a.idx"), images)
+    np.testing.assert_array_equal(datasets.read_idx(tmp_path / "b.idx.gz"), labels)
 
 
 def test_read_idx_rejects_bad_files(tmp_path):
     (tmp_path / "magic.idx").write_bytes(b"\x01\x02\x08\x01" + b"\x00" * 8)
     with pytest.raises(ValueError, match="bad magic"):
-        data.read_idx(tmp_path / "magic.idx")
+        datasets.read_idx(tmp_path / "magic.idx")
     (tmp_path / "short.idx").write_bytes(idx_bytes(np.zeros((4, 4)))[:-3])
     with pytest.raises(ValueError, match="header promises 16 data bytes, file has 13"):
-        data.read_idx(tmp_path / "short.idx")
+        datasets.read_idx(tmp_path / "short.idx")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,47 +233,47 @@ def test_read_idx_rejects_bad_files(tmp_path):
 
 
 def test_mnist_shapes_ranges_and_classes(mnist_available):
-    x, y = data.load_mnist("train", download=False)
+    x, y = datasets.load_mnist("train", download=False)
     assert x.shape == (60000, 28, 28) and x.dtype == np.float32
     assert y.shape == (60000,) and y.dtype == np.int32
     assert x.min() == 0.0 and x.max() == 1.0
     np.testing.assert_array_equal(np.bincount(y)[:3], [5923, 6742, 5958])  # published counts
-    xt, yt = data.load_mnist("test", download=False)
+    xt, yt = datasets.load_mnist("test", download=False)
     assert xt.shape == (10000, 28, 28) and np.bincount(yt).sum() == 10000
 
 
 def test_mnist_binarisation(mnist_available):
-    grey, _ = data.load_mnist("test", download=False)
-    thr, _ = data.load_mnist("test", binarize="threshold", download=False)
-    b1, _ = data.load_mnist("test", binarize="bernoulli", download=False)
-    b2, _ = data.load_mnist("test", binarize="bernoulli", download=False)
+    grey, _ = datasets.load_mnist("test", download=False)
+    thr, _ = datasets.load_mnist("test", binarize="threshold", download=False)
+    b1, _ = datasets.load_mnist("test", binarize="bernoulli", download=False)
+    b2, _ = datasets.load_mnist("test", binarize="bernoulli", download=False)
     assert set(np.unique(thr)) == {0.0, 1.0}
     np.testing.assert_array_equal(b1, b2)  # the static draw is the same every time
     assert abs(b1.mean() - grey.mean()) < 1e-3  # E[Bernoulli(p)] = p
-    d1 = data.dynamic_binarize(jax.random.key(0), grey[:100])
-    d2 = data.dynamic_binarize(jax.random.key(1), grey[:100])
+    d1 = datasets.dynamic_binarize(jax.random.key(0), grey[:100])
+    d2 = datasets.dynamic_binarize(jax.random.key(1), grey[:100])
     assert d1.shape == (100, 28, 28) and not np.array_equal(d1, d2)
     assert set(np.unique(np.asarray(d1))) == {0.0, 1.0}
-    fresh = np.asarray(data.dynamic_binarize(jax.random.key(2), jax.numpy.asarray(grey)))
+    fresh = np.asarray(datasets.dynamic_binarize(jax.random.key(2), jax.numpy.asarray(grey)))
     assert abs(fresh.mean() - grey.mean()) < 1e-3  # E[Bernoulli(p)] = p
 
 
 def test_fashion_mnist_loads(fashion_available):
-    x, y = data.load_fashion_mnist("test", download=False)
+    x, y = datasets.load_fashion_mnist("test", download=False)
     assert x.shape == (10000, 28, 28) and np.bincount(y).tolist() == [1000] * 10
 
 
 def test_loader_bad_arguments():
     with pytest.raises(ValueError, match="split='valid'"):
-        data.load_mnist("valid")
+        datasets.load_mnist("valid")
     with pytest.raises(ValueError, match="binarize='yes'"):
-        data.load_mnist("train", binarize="yes")
+        datasets.load_mnist("train", binarize="yes")
     with pytest.raises(ValueError, match="filename='x.gz'"):
-        data.ensure_file(data.MNIST, "x.gz")
+        datasets.ensure_file(datasets.MNIST, "x.gz")
 
 
 def test_digits():
-    x, y = data.load_digits()
+    x, y = datasets.load_digits()
     assert x.shape == (1797, 8, 8) and y.shape == (1797,)
     assert 0.0 <= x.min() and x.max() == 1.0
 
@@ -284,23 +285,23 @@ def test_digits():
 
 @pytest.mark.parametrize("name", sorted(toy.TOY_DISTRIBUTIONS))
 def test_toy_samplers(name):
-    x = data.sample_toy(jax.random.key(0), name, 4000)
+    x = toy.sample_toy(jax.random.key(0), name, 4000)
     assert x.shape == (4000, 2) and x.dtype == np.float32
-    np.testing.assert_array_equal(x, data.sample_toy(jax.random.key(0), name, 4000))
+    np.testing.assert_array_equal(x, toy.sample_toy(jax.random.key(0), name, 4000))
     assert np.all(np.abs(np.mean(x, axis=0)) < 0.3) and np.all((0.5 < x.std(0)) & (x.std(0) < 2))
 
 
 def test_checkerboard_only_on_dark_squares():
-    x = np.asarray(data.sample_toy(jax.random.key(1), "checkerboard", 5000)) * 1.15
+    x = np.asarray(toy.sample_toy(jax.random.key(1), "checkerboard", 5000)) * 1.15
     col, row = np.floor(x[:, 0] + 2), np.floor(x[:, 1] + 2)
     assert np.all((col + row) % 2 == 1)
 
 
 def test_toy_bad_input():
     with pytest.raises(ValueError, match="name='spiral'"):
-        data.sample_toy(jax.random.key(0), "spiral", 10)
+        toy.sample_toy(jax.random.key(0), "spiral", 10)
     with pytest.raises(ValueError, match="n=0"):
-        data.sample_toy(jax.random.key(0), "two_moons", 0)
+        toy.sample_toy(jax.random.key(0), "two_moons", 0)
 
 
 def test_eight_gaussians_centres_and_nearest_centre():

@@ -1,4 +1,4 @@
-"""helpers.diffusion and the Fréchet distance: closed forms against independent computations."""
+"""helpers.generative.diffusion and the Fréchet distance: closed forms against independent computations."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from helpers import data, denoisers, diffusion, diffusion_sampling, diffusion_training, metrics, nets
+from helpers.analysis import distances
+from helpers.data import datasets
+from helpers.generative import denoisers, diffusion, diffusion_sampling
+from helpers.networks import layers
 
 
 def iterate_chain(schedule, x0, t, key):
@@ -126,11 +129,11 @@ def test_samplers_reproduce_gaussian_data(sampler, tolerance):
     eps_fn = gaussian_eps(schedule, m, s)
     key = jax.random.key(3)
     if sampler == "ddpm":
-        x = diffusion.ddpm_sample(key, eps_fn, schedule, (n, 1))
+        x = diffusion_sampling.ddpm_sample(key, eps_fn, schedule, (n, 1))
     elif sampler == "ddim_eta1_all_steps":
-        x = diffusion.ddim_sample(key, eps_fn, schedule, (n, 1), steps=1000, eta=1.0)
+        x = diffusion_sampling.ddim_sample(key, eps_fn, schedule, (n, 1), steps=1000, eta=1.0)
     else:
-        x = diffusion.ddim_sample(key, eps_fn, schedule, (n, 1), steps=50, eta=0.0)
+        x = diffusion_sampling.ddim_sample(key, eps_fn, schedule, (n, 1), steps=50, eta=0.0)
     assert abs(float(x.mean()) - m) < 4 * s / np.sqrt(n) + 0.01
     assert abs(float(x.std()) / s - 1) < tolerance
 
@@ -139,15 +142,15 @@ def test_ddim_eta1_matches_ddpm_step_for_step():
     """With eta = 1 and every step, DDIM's update is the ancestral update (same noise, same result)."""
     schedule = diffusion.cosine_schedule(20)
     eps_fn = gaussian_eps(schedule, 0.0, 1.0)
-    a = diffusion.ddpm_sample(jax.random.key(0), eps_fn, schedule, (5, 3))
-    b = diffusion.ddim_sample(jax.random.key(0), eps_fn, schedule, (5, 3), steps=20, eta=1.0)
+    a = diffusion_sampling.ddpm_sample(jax.random.key(0), eps_fn, schedule, (5, 3))
+    b = diffusion_sampling.ddim_sample(jax.random.key(0), eps_fn, schedule, (5, 3), steps=20, eta=1.0)
     np.testing.assert_allclose(a, b, atol=1e-4)
 
 
 def test_ddpm_path_and_simple_loss_with_an_nnx_model():
     schedule = diffusion.linear_schedule(10)
     model = denoisers.MLPDenoiser(4, width=16, depth=2, T=10, rngs=nnx.Rngs(0))
-    x0, path = diffusion.ddpm_sample(jax.random.key(1), model, schedule, (3, 4), return_path=True)
+    x0, path = diffusion_sampling.ddpm_sample(jax.random.key(1), model, schedule, (3, 4), return_path=True)
     assert x0.shape == (3, 4) and path.shape == (11, 3, 4)
     np.testing.assert_allclose(path[0], x0)
     loss = diffusion.simple_loss(jax.random.key(2), model, schedule, jnp.zeros((8, 4)))
@@ -155,7 +158,7 @@ def test_ddpm_path_and_simple_loss_with_an_nnx_model():
 
 
 def test_time_embedding():
-    emb = nets.time_embedding(jnp.array([0, 7]), 8)
+    emb = layers.time_embedding(jnp.array([0, 7]), 8)
     assert emb.shape == (2, 8)
     np.testing.assert_allclose(emb[0], [0, 0, 0, 0, 1, 1, 1, 1])
     np.testing.assert_allclose(emb[1, 0], np.sin(7.0), rtol=1e-6)
@@ -164,18 +167,18 @@ def test_time_embedding():
 def test_frechet_distance():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(500, 3))
-    assert metrics.frechet_distance(x, x) == pytest.approx(0.0, abs=1e-8)
+    assert distances.frechet_distance(x, x) == pytest.approx(0.0, abs=1e-8)
     # 1-D closed form: (mu1 - mu2)^2 + (s1 - s2)^2
-    assert metrics.gaussian_frechet_distance([1.0], [[4.0]], [-1.0], [[1.0]]) == pytest.approx(4.0 + 1.0)
+    assert distances.gaussian_frechet_distance([1.0], [[4.0]], [-1.0], [[1.0]]) == pytest.approx(4.0 + 1.0)
     # Diagonal covariances: sum over dimensions of the 1-D formula
-    d = metrics.gaussian_frechet_distance(np.zeros(2), np.diag([1.0, 9.0]), np.ones(2), np.diag([4.0, 1.0]))
+    d = distances.gaussian_frechet_distance(np.zeros(2), np.diag([1.0, 9.0]), np.ones(2), np.diag([4.0, 1.0]))
     assert d == pytest.approx(2.0 + 1.0 + 4.0)
     # Large samples approach the Gaussians' distance
     cov = np.array([[2.0, 0.5], [0.5, 1.0]])
     a = rng.multivariate_normal([0, 0], cov, size=200_000)
     b = rng.multivariate_normal([1, 0], np.eye(2), size=200_000)
-    exact = metrics.gaussian_frechet_distance(np.zeros(2), cov, np.array([1.0, 0]), np.eye(2))
-    assert metrics.frechet_distance(a, b) == pytest.approx(exact, rel=0.02)
+    exact = distances.gaussian_frechet_distance(np.zeros(2), cov, np.array([1.0, 0]), np.eye(2))
+    assert distances.frechet_distance(a, b) == pytest.approx(exact, rel=0.02)
 
 
 def test_bad_inputs():
@@ -186,21 +189,21 @@ def test_bad_inputs():
     schedule = diffusion.linear_schedule(100)
     eps_fn = gaussian_eps(schedule, 0.0, 1.0)
     with pytest.raises(ValueError, match="steps=30"):
-        diffusion.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=30)
+        diffusion_sampling.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=30)
     with pytest.raises(ValueError, match="steps=200"):
-        diffusion.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=200)
+        diffusion_sampling.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=200)
     with pytest.raises(ValueError, match="shape of x0"):
         diffusion.q_sample(schedule, jnp.zeros((2, 3)), jnp.array([1, 2]), jnp.zeros((2, 4)))
     with pytest.raises(ValueError, match="one time step per example"):
         diffusion.q_sample(schedule, jnp.zeros((2, 3)), jnp.array([1, 2, 3]), jnp.zeros((2, 3)))
     with pytest.raises(ValueError, match="dim=3"):
-        nets.time_embedding(jnp.array([1]), 3)
+        layers.time_embedding(jnp.array([1]), 3)
     with pytest.raises(ValueError, match="expected"):
-        metrics.frechet_distance(np.zeros((5, 2)), np.zeros((5, 3)))
+        distances.frechet_distance(np.zeros((5, 2)), np.zeros((5, 3)))
     with pytest.raises(ValueError, match="clip=-1"):
-        diffusion.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=50, clip=-1)
+        diffusion_sampling.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=50, clip=-1)
     with pytest.raises(ValueError, match="size=20"):
-        data.prepare_images(np.zeros((2, 28, 28)), 20)
+        datasets.prepare_images(np.zeros((2, 28, 28)), 20)
 
 
 def perturbed(model, key, scale=0.3):
@@ -300,14 +303,4 @@ def test_periodic_neighbourhood_is_nine_rolls():
     grid = h.reshape(2, 5, 5, 3)
     rolled = [jnp.roll(grid, (dy, dx), axis=(1, 2)) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
     expected = jnp.concatenate(rolled, axis=-1).reshape(2, 25, 27)
-    np.testing.assert_array_equal(nets.periodic_neighbourhood(h, 5), expected)
-
-
-def test_diffusion_gathers_the_names_of_its_two_modules():
-    # Notebooks call diffusion.X; the functions live in diffusion_training and diffusion_sampling.
-    for name in diffusion.__all__:
-        homes = [getattr(module, name, None) for module in (diffusion_training, diffusion_sampling)]
-        assert getattr(diffusion, name) in homes, name
-    public = {n for m in (diffusion_training, diffusion_sampling) for n in dir(m)
-              if not n.startswith("_") and getattr(getattr(m, n), "__module__", None) == m.__name__}
-    assert public <= set(diffusion.__all__)  # nothing public is left out of the topic's namespace
+    np.testing.assert_array_equal(layers.periodic_neighbourhood(h, 5), expected)

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import dynamics
+from helpers.physics import dynamics
 
 
 def oscillator(x):  # harmonic oscillator: x(t) = (cos t, -sin t) from (1, 0)

@@ -1,4 +1,4 @@
-"""helpers.ebm samplers and loss, helpers.metrics against closed forms, and bad input."""
+"""helpers.generative.ebm samplers and loss, helpers.analysis.metrics against closed forms, and bad input."""
 
 import math
 
@@ -10,7 +10,11 @@ import pytest
 from flax import nnx
 from jax.scipy.stats import norm
 
-from helpers import ebm, metrics, nets, toy, train
+from helpers.analysis import distances
+from helpers.core import train
+from helpers.data import toy
+from helpers.generative import ebm
+from helpers.networks import layers
 
 MU, SIGMA = 1.0, 0.5
 KEY = jax.random.key(0)
@@ -71,7 +75,7 @@ def test_replay_buffer():
 
 
 def test_cd_loss_gradient_is_positive_minus_negative_phase():
-    model = nets.MLP([2, 8, 1], "tanh", rngs=nnx.Rngs(0))
+    model = layers.MLP([2, 8, 1], "tanh", rngs=nnx.Rngs(0))
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     x_pos = jax.random.normal(jax.random.key(5), (16, 2))
     x_neg = jax.random.normal(jax.random.key(6), (16, 2)) + 2.0
@@ -89,7 +93,7 @@ def test_cd_loss_gradient_is_positive_minus_negative_phase():
 
 def test_ebm_training_lowers_data_energy_relative_to_noise():
     data = toy.sample_toy(jax.random.key(7), "eight_gaussians", 2000)
-    model = nets.MLP([2, 32, 1], "elu", rngs=nnx.Rngs(1))
+    model = layers.MLP([2, 32, 1], "elu", rngs=nnx.Rngs(1))
     noise = lambda k, n: jax.random.uniform(k, (n, 2), minval=-3, maxval=3)  # noqa: E731
     optimizer = optax.adam(1e-3, b1=0.0)
     step = ebm.cd_step(optimizer, noise, langevin_steps=10, step_size=1e-2)
@@ -106,16 +110,16 @@ def test_sliced_wasserstein_of_1d_gaussians():
     # In 1-D the sliced distance is W2, and W2^2 = (mu1 - mu2)^2 + (s1 - s2)^2 for Gaussians.
     a = 0.0 + 1.0 * jax.random.normal(jax.random.key(10), (50000, 1))
     b = 1.0 + 2.0 * jax.random.normal(jax.random.key(11), (50000, 1))
-    got = float(metrics.sliced_wasserstein(jax.random.key(12), a, b, n_projections=4, n_quantiles=2000))
+    got = float(distances.sliced_wasserstein(jax.random.key(12), a, b, n_projections=4, n_quantiles=2000))
     assert abs(got - math.sqrt(2.0)) < 0.03
-    same = float(metrics.sliced_wasserstein(jax.random.key(12), a, a))
+    same = float(distances.sliced_wasserstein(jax.random.key(12), a, a))
     assert same < 1e-6
     # The quantiles are NumPy's (linear interpolation): with one direction in 1-D the distance is
     # exactly the root mean squared difference of np.quantile at the mid-point levels.
     x, y = np.asarray(a[:999]), np.asarray(b[:1500])
     levels = (np.arange(300) + 0.5) / 300
     direct = np.sqrt(np.mean((np.quantile(x[:, 0], levels) - np.quantile(y[:, 0], levels)) ** 2))
-    got = metrics.sliced_wasserstein(jax.random.key(1), x, y, n_projections=1, n_quantiles=300)
+    got = distances.sliced_wasserstein(jax.random.key(1), x, y, n_projections=1, n_quantiles=300)
     assert got == pytest.approx(direct, rel=1e-6)  # the random direction in 1-D is +1 or -1
 
 
@@ -126,19 +130,19 @@ def test_mmd_closed_form():
     a = s * jax.random.normal(jax.random.key(13), (3000, 1))
     b = delta + s * jax.random.normal(jax.random.key(14), (3000, 1))
     expected = 2 * h / math.sqrt(h**2 + 2 * s**2) * (1 - math.exp(-(delta**2) / (2 * (h**2 + 2 * s**2))))
-    assert abs(float(metrics.mmd(a, b, h)) - expected) < 0.02
+    assert abs(float(distances.mmd(a, b, h)) - expected) < 0.02
     c = s * jax.random.normal(jax.random.key(15), (3000, 1))
-    assert abs(float(metrics.mmd(a, c, h))) < 0.005  # unbiased: near zero for equal distributions
+    assert abs(float(distances.mmd(a, c, h))) < 0.005  # unbiased: near zero for equal distributions
 
 
 def test_auroc_closed_forms():
-    assert float(metrics.auroc(jnp.array([3.0, 4.0]), jnp.array([1.0, 2.0]))) == 1.0
-    assert float(metrics.auroc(jnp.array([1.0, 2.0]), jnp.array([3.0, 4.0]))) == 0.0
-    assert float(metrics.auroc(jnp.ones(10), jnp.ones(7))) == 0.5  # identical scores: all ties
+    assert float(distances.auroc(jnp.array([3.0, 4.0]), jnp.array([1.0, 2.0]))) == 1.0
+    assert float(distances.auroc(jnp.array([1.0, 2.0]), jnp.array([3.0, 4.0]))) == 0.0
+    assert float(distances.auroc(jnp.ones(10), jnp.ones(7))) == 0.5  # identical scores: all ties
     # Gaussian scores: AUROC = Phi((mu_pos - mu_neg) / sqrt(s_pos^2 + s_neg^2)).
     pos = 1.0 + jax.random.normal(jax.random.key(16), (20000,))
     neg = jax.random.normal(jax.random.key(17), (20000,))
-    assert abs(float(metrics.auroc(pos, neg)) - float(norm.cdf(1 / math.sqrt(2)))) < 0.01
+    assert abs(float(distances.auroc(pos, neg)) - float(norm.cdf(1 / math.sqrt(2)))) < 0.01
 
 
 @pytest.mark.parametrize(
@@ -153,9 +157,9 @@ def test_auroc_closed_forms():
         (lambda: ebm.langevin(jax.random.key(0), gaussian_energy, jnp.zeros((2, 1)), 0.1, 5, bounds=(1, 0)),
          "bounds"),
         (lambda: ebm.buffer_sample(jax.random.key(0), jnp.zeros((4, 1)), 2, 1.5, None), "reinit_fraction"),
-        (lambda: metrics.sliced_wasserstein(KEY, jnp.zeros((5, 2)), jnp.zeros((5, 3))), "same d"),
-        (lambda: metrics.mmd(jnp.zeros((5, 2)), jnp.zeros((5, 2)), 0.0), "bandwidth"),
-        (lambda: metrics.auroc(jnp.zeros(0), jnp.zeros(3)), "at least one"),
+        (lambda: distances.sliced_wasserstein(KEY, jnp.zeros((5, 2)), jnp.zeros((5, 3))), "same d"),
+        (lambda: distances.mmd(jnp.zeros((5, 2)), jnp.zeros((5, 2)), 0.0), "bandwidth"),
+        (lambda: distances.auroc(jnp.zeros(0), jnp.zeros(3)), "at least one"),
     ],
 )
 def test_bad_input(call, match):
@@ -169,10 +173,10 @@ def test_precision_recall_of_a_subset_and_of_noise():
     again = rng.normal(size=(1000, 4))  # the same distribution: both near 1
     half = again[again[:, 0] > 0]  # one half of the distribution: precise, but covers about half
     far = rng.normal(size=(500, 4)) + 10.0  # nowhere near: neither
-    p, r = metrics.precision_recall(real, again)
+    p, r = distances.precision_recall(real, again)
     assert p > 0.9 and r > 0.9
-    p, r = metrics.precision_recall(real, half)
+    p, r = distances.precision_recall(real, half)
     assert p > 0.9 and 0.4 < r < 0.75  # the half's balls reach a little across its edge
-    assert metrics.precision_recall(real, far) == (0.0, 0.0)
+    assert distances.precision_recall(real, far) == (0.0, 0.0)
     with pytest.raises(ValueError, match="k=0"):
-        metrics.precision_recall(real, again, k=0)
+        distances.precision_recall(real, again, k=0)

@@ -1,4 +1,4 @@
-"""helpers.ffnn: hand-written back-propagation equals jax.grad; activations; bad input."""
+"""helpers.networks.ffnn: hand-written back-propagation equals jax.grad; activations; bad input."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from helpers import ffnn, nets
+from helpers.networks import ffnn, layers
 
 
 def max_relative_difference(grads_a, grads_b) -> float:
@@ -51,7 +51,7 @@ def test_costs_by_hand():
 
 
 def test_mlp_module_matches_shapes():
-    model = nets.MLP([12, 7, 3], "tanh", rngs=nnx.Rngs(0))
+    model = layers.MLP([12, 7, 3], "tanh", rngs=nnx.Rngs(0))
     assert model(jnp.ones((5, 3, 4))).shape == (5, 3)
 
 
@@ -71,9 +71,9 @@ def test_bad_input():
     with pytest.raises(ValueError, match="sizes="):
         ffnn.init_params(jax.random.key(0), [4])
     with pytest.raises(ValueError, match="activation='mish'"):
-        nets.MLP([4, 2], "mish", rngs=nnx.Rngs(0))
+        layers.MLP([4, 2], "mish", rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="expected 12"):
-        nets.MLP([12, 2], rngs=nnx.Rngs(0))(jnp.ones((2, 5)))
+        layers.MLP([12, 2], rngs=nnx.Rngs(0))(jnp.ones((2, 5)))
 
 
 def test_backprop_under_jit():

@@ -1,4 +1,4 @@
-"""helpers.gan against closed forms, quadrature, hand computations and SciPy."""
+"""helpers.generative.gan against closed forms, quadrature, hand computations and SciPy."""
 
 import jax
 import jax.numpy as jnp
@@ -9,7 +9,9 @@ import scipy.stats
 from flax import nnx
 from jax.scipy.stats import norm
 
-from helpers import gan, metrics, toy
+from helpers.analysis import distances
+from helpers.data import toy
+from helpers.generative import gan
 
 KEY = jax.random.key(0)
 
@@ -91,7 +93,7 @@ def test_critic_loss_reports_the_dual_estimate():
 def test_wasserstein_1d_matches_scipy():
     a, b = jax.random.normal(KEY, (2, 500))
     expected = scipy.stats.wasserstein_distance(np.asarray(a), np.asarray(b) * 2 + 1)
-    assert metrics.wasserstein_1d(a, b * 2 + 1) == pytest.approx(expected, rel=1e-9)
+    assert distances.wasserstein_1d(a, b * 2 + 1) == pytest.approx(expected, rel=1e-9)
 
 
 def test_mode_coverage_of_exact_mixture_and_of_one_mode():

@@ -1,4 +1,5 @@
-"""helpers.ising and helpers.ising_data against exact enumeration, Onsager's solution and bad input."""
+"""helpers.physics.ising, ising_mc and ising_data against exact enumeration, Onsager's solution and bad
+input."""
 
 import math
 
@@ -7,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helpers import cache, ising, ising_data
+from helpers.core import cache
+from helpers.physics import ising, ising_data, ising_mc
 
 
 def chain_averages(e, m, burn_in):
@@ -49,8 +51,8 @@ def test_sampler_matches_exact_enumeration_L4(wolff):
     temps = np.array([1.5, 2.27, 3.0])
     n_chains = 1000
     chain_t = np.repeat(temps, n_chains)
-    spins = ising.random_spins(jax.random.key(0), chain_t.size, 4)
-    _, e, m = ising.run_chains(jax.random.key(1), spins, chain_t, 400, wolff=wolff)
+    spins = ising_mc.random_spins(jax.random.key(0), chain_t.size, 4)
+    _, e, m = ising_mc.run_chains(jax.random.key(1), spins, chain_t, 400, wolff=wolff)
     exact = ising.exact_observables(4, temps)
     e = np.asarray(e).reshape(400, 3, n_chains)
     m = np.asarray(m).reshape(400, 3, n_chains)
@@ -61,7 +63,7 @@ def test_sampler_matches_exact_enumeration_L4(wolff):
 
 def test_sampler_matches_onsager_L32_T2():
     spins = jnp.ones((512, 32, 32), jnp.int8)
-    _, e, m = ising.run_chains(jax.random.key(2), spins, 2.0, 150, wolff=True)
+    _, e, m = ising_mc.run_chains(jax.random.key(2), spins, 2.0, 150, wolff=True)
     got = chain_averages(e, m, burn_in=50)
     for name, exact in (
         ("energy_per_spin", ising.onsager_energy_per_spin([2.0])[0]),
@@ -73,8 +75,8 @@ def test_sampler_matches_onsager_L32_T2():
 
 
 def test_high_temperature_is_disordered():
-    spins = ising.random_spins(jax.random.key(3), 256, 32)
-    _, _, m = ising.run_chains(jax.random.key(4), spins, 3.5, 100, wolff=False)
+    spins = ising_mc.random_spins(jax.random.key(3), 256, 32)
+    _, _, m = ising_mc.run_chains(jax.random.key(4), spins, 3.5, 100, wolff=False)
     mean = float(np.asarray(m[50:]).mean())
     # Finite size: <|m|> ~ sqrt(2 chi T / (pi N)) with chi ~ 0.5 here, i.e. about 0.02-0.05.
     assert 0.0 < mean < 0.08
@@ -82,18 +84,18 @@ def test_high_temperature_is_disordered():
 
 def test_wolff_cluster_sizes_at_the_limits():
     up = jnp.ones((4, 8, 8), jnp.int8)
-    flipped, size = ising.wolff_update(jax.random.key(0), up, 0.01)  # p_add = 1: all aligned spins
+    flipped, size = ising_mc.wolff_update(jax.random.key(0), up, 0.01)  # p_add = 1: all aligned spins
     np.testing.assert_array_equal(size, 64)
     assert np.all(np.asarray(flipped) == -1)
-    _, size = ising.wolff_update(jax.random.key(0), up, 1e6)  # p_add ~ 0: the seed alone
+    _, size = ising_mc.wolff_update(jax.random.key(0), up, 1e6)  # p_add ~ 0: the seed alone
     np.testing.assert_array_equal(size, 1)
 
 
 def test_metropolis_is_deterministic_for_a_key():
-    spins = ising.random_spins(jax.random.key(5), 8, 16)
-    a = ising.metropolis_sweeps(jax.random.key(6), spins, 2.0, 10)
-    b = ising.metropolis_sweeps(jax.random.key(6), spins, 2.0, 10)
-    c = ising.metropolis_sweeps(jax.random.key(7), spins, 2.0, 10)
+    spins = ising_mc.random_spins(jax.random.key(5), 8, 16)
+    a = ising_mc.metropolis_sweeps(jax.random.key(6), spins, 2.0, 10)
+    b = ising_mc.metropolis_sweeps(jax.random.key(6), spins, 2.0, 10)
+    c = ising_mc.metropolis_sweeps(jax.random.key(7), spins, 2.0, 10)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -134,13 +136,13 @@ UP4 = jnp.ones((2, 4, 4), jnp.int8)
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: ising.random_spins(jax.random.key(0), 2, 1), "L=1"),
-        (lambda: ising.metropolis_sweeps(KEY, jnp.ones((2, 5, 5), jnp.int8), 2.0, 1), "L=5"),
-        (lambda: ising.metropolis_sweeps(KEY, UP4, 0.0, 1), "temperatures"),
-        (lambda: ising.metropolis_sweeps(KEY, UP4, -1.0, 1), "temperatures"),
-        (lambda: ising.metropolis_sweeps(KEY, UP4, 2.0, 2.5), "n_sweeps=2.5"),
-        (lambda: ising.run_chains(KEY, UP4, 2.0, 0), "n_steps=0"),
-        (lambda: ising.run_chains(KEY, UP4, [1.0, 2.0, 3.0], 1), "one per chain"),
+        (lambda: ising_mc.random_spins(jax.random.key(0), 2, 1), "L=1"),
+        (lambda: ising_mc.metropolis_sweeps(KEY, jnp.ones((2, 5, 5), jnp.int8), 2.0, 1), "L=5"),
+        (lambda: ising_mc.metropolis_sweeps(KEY, UP4, 0.0, 1), "temperatures"),
+        (lambda: ising_mc.metropolis_sweeps(KEY, UP4, -1.0, 1), "temperatures"),
+        (lambda: ising_mc.metropolis_sweeps(KEY, UP4, 2.0, 2.5), "n_sweeps=2.5"),
+        (lambda: ising_mc.run_chains(KEY, UP4, 2.0, 0), "n_steps=0"),
+        (lambda: ising_mc.run_chains(KEY, UP4, [1.0, 2.0, 3.0], 1), "one per chain"),
         (lambda: ising_data.sample_configurations(jax.random.key(0), 7, [2.0], 10), "L=7"),
         (lambda: ising_data.sample_configurations(jax.random.key(0), 8, [2.0], 10.0), "n_per_T=10.0"),
         (lambda: ising.exact_observables(6, [2.0]), "L=6"),
@@ -152,7 +154,7 @@ def test_bad_input(call, match):
 
 
 def test_symmetry_augment_preserves_energy_and_abs_m():
-    spins = ising.random_spins(jax.random.key(9), 16, 8)
+    spins = ising_mc.random_spins(jax.random.key(9), 16, 8)
     out = ising_data.symmetry_augment(jax.random.key(10), spins)
     assert out.shape == spins.shape and out.dtype == spins.dtype
     assert not np.array_equal(out, spins)
@@ -173,7 +175,7 @@ def test_crossing_temperature():
 
 
 def test_spin_binary_conversions_invert_each_other():
-    spins = ising.random_spins(jax.random.key(11), 4, 6)
+    spins = ising_mc.random_spins(jax.random.key(11), 4, 6)
     x = ising.to_binary(spins)
     assert x.dtype == jnp.float32 and set(np.unique(x)) == {0.0, 1.0}
     np.testing.assert_array_equal(ising.to_spins(x), spins)
@@ -181,11 +183,11 @@ def test_spin_binary_conversions_invert_each_other():
 
 
 def test_thinned_samples_continue_the_chains_of_run_chains():
-    spins = ising.random_spins(jax.random.key(12), 3, 8)
-    kept = ising.thinned_samples(jax.random.key(13), spins, [1.5, 2.3, 3.2], 4, thin=2)
+    spins = ising_mc.random_spins(jax.random.key(12), 3, 8)
+    kept = ising_mc.thinned_samples(jax.random.key(13), spins, [1.5, 2.3, 3.2], 4, thin=2)
     assert kept.shape == (4, 3, 8, 8) and kept.dtype == jnp.int8
     # The first kept configuration is run_chains' state after `thin` steps with the first sub-key.
-    first, _, _ = ising.run_chains(jax.random.split(jax.random.key(13), 4)[0], spins, [1.5, 2.3, 3.2], 2)
+    first, _, _ = ising_mc.run_chains(jax.random.split(jax.random.key(13), 4)[0], spins, [1.5, 2.3, 3.2], 2)
     np.testing.assert_array_equal(kept[0], first)
 
 

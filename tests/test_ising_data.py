@@ -1,15 +1,22 @@
-"""helpers.ising_data.compare_with_monte_carlo against a hand-written energy and the two ordered states."""
+"""helpers.physics.ising_data.compare_with_monte_carlo against a hand-written energy and the two ordered
+states."""
 
 import numpy as np
 import pytest
 
-from helpers import ising_data
+from helpers.physics import ising_data
 
 
 def energy_per_spin_by_hand(s: np.ndarray) -> float:  # every bond once: right and down neighbours, periodic
     L = s.shape[0]
-    return -sum(int(s[i, j]) * (int(s[i, (j + 1) % L]) + int(s[(i + 1) % L, j]))
-                for i in range(L) for j in range(L)) / L**2
+    return (
+        -sum(
+            int(s[i, j]) * (int(s[i, (j + 1) % L]) + int(s[(i + 1) % L, j]))
+            for i in range(L)
+            for j in range(L)
+        )
+        / L**2
+    )
 
 
 def test_comparison_is_the_hand_computation():

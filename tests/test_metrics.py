@@ -1,4 +1,5 @@
-"""helpers.metrics: the classification loss against a hand computation and Optax, class shares, and the
+"""helpers.analysis.metrics: the classification loss against a hand computation and Optax, class shares,
+and the
 record of generated-digit figures against the measures it is built from."""
 
 import jax
@@ -8,7 +9,8 @@ import optax
 import pytest
 from flax import nnx
 
-from helpers import distances, ffnn, metrics, nets
+from helpers.analysis import distances, metrics
+from helpers.networks import ffnn, layers
 
 KEY = jax.random.key(0)
 
@@ -37,7 +39,7 @@ def test_class_shares_count_the_predicted_classes():
 
 
 def small_classifier():  # 16 inputs, 8 features, 3 classes, random weights: the record does not care
-    return nets.MLP([16, 32, 8, 3], "tanh", rngs=nnx.Rngs(0))
+    return layers.MLP([16, 32, 8, 3], "tanh", rngs=nnx.Rngs(0))
 
 
 def test_digit_quality_is_its_parts_and_anchors():
@@ -93,9 +95,3 @@ def test_digit_quality_refuses_bad_input(change, error, match):
                  "reference": jnp.ones((50, 16)), "held_out": jnp.zeros((10, 16))} | change
     with pytest.raises(error, match=match):
         metrics.digit_quality(**arguments)
-
-
-def test_the_distances_are_reexported():
-    for name in ("auroc", "frechet_distance", "gaussian_frechet_distance", "mmd", "precision_recall",
-                 "sliced_wasserstein", "wasserstein_1d"):
-        assert getattr(metrics, name) is getattr(distances, name)

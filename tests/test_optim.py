@@ -1,4 +1,4 @@
-"""helpers.optim: each hand-written optimiser follows Optax's trajectory."""
+"""helpers.core.optim: each hand-written optimiser follows Optax's trajectory."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from helpers import optim
+from helpers.core import optim
 
 
 def rosenbrock(theta):

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import pytest
 
-from helpers import parallel
+from helpers.core import parallel
 
 CHECK = Path(__file__).with_name("parallel_check.py")
 

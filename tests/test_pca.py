@@ -1,4 +1,5 @@
-"""helpers.pca and helpers.autoencoder against scikit-learn, SciPy, constructed spectra and closed forms."""
+"""helpers.analysis.pca and helpers.generative.autoencoder against scikit-learn, SciPy, constructed spectra
+and closed forms."""
 
 import jax
 import jax.numpy as jnp
@@ -9,7 +10,10 @@ from flax import nnx
 from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA as SklearnPCA
 
-from helpers import autoencoder, pca, toy, train
+from helpers.analysis import pca
+from helpers.core import train
+from helpers.data import toy
+from helpers.generative import autoencoder
 
 
 def _correlated_data(n=400, d=7, seed=0):
@@ -130,8 +134,9 @@ def test_linear_autoencoder_is_affine_and_training_is_deterministic():
     def train_once():
         m, adam = autoencoder.Autoencoder(7, (16,), 3, rngs=nnx.Rngs(1)), optax.adam(1e-2)
         step = train.gradient_step(autoencoder.reconstruction_loss, adam)
-        (m, _), history = train.fit(step, train.init(m, adam), x, key=jax.random.key(5), epochs=20,
-                                    batch_size=64, progress=False)
+        (m, _), history = train.fit(
+            step, train.init(m, adam), x, key=jax.random.key(5), epochs=20, batch_size=64, progress=False
+        )
         return m, history
 
     (m1, h1), (m2, h2) = train_once(), train_once()
@@ -164,8 +169,10 @@ def test_denoising_loss_draws_fresh_noise():
         (lambda: pca.correlation(np.arange(5), np.arange(4)), "same length"),
         (lambda: autoencoder.Autoencoder(4, (), 0, rngs=nnx.Rngs(0)), "code_dim=0"),
         (lambda: autoencoder.Autoencoder(4, (), 2, output="tanh", rngs=nnx.Rngs(0)), "output='tanh'"),
-        (lambda: autoencoder.denoising_loss(None, jnp.zeros((2, 2)), jax.random.key(0), sigma=-1.0),
-         "sigma=-1.0"),
+        (
+            lambda: autoencoder.denoising_loss(None, jnp.zeros((2, 2)), jax.random.key(0), sigma=-1.0),
+            "sigma=-1.0",
+        ),
     ],
 )
 def test_bad_input_is_named(call, message):

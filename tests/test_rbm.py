@@ -1,4 +1,5 @@
-"""helpers.rbm against brute-force enumeration: log Z, conditionals, Gibbs sampling, AIS, training."""
+"""helpers.generative.rbm against brute-force enumeration: log Z, conditionals, Gibbs sampling, AIS,
+training."""
 
 import itertools
 import math
@@ -9,13 +10,17 @@ import numpy as np
 import optax
 import pytest
 
-from helpers import ais, rbm, train
+from helpers.core import train
+from helpers.generative import ais, rbm
 
 
 def random_params(seed, n_v, n_h, scale=1.0):
     ka, kb, kw = jax.random.split(jax.random.key(seed), 3)
-    return {"a": jax.random.normal(ka, (n_v,)), "b": jax.random.normal(kb, (n_h,)),
-            "W": scale * jax.random.normal(kw, (n_v, n_h))}
+    return {
+        "a": jax.random.normal(ka, (n_v,)),
+        "b": jax.random.normal(kb, (n_h,)),
+        "W": scale * jax.random.normal(kw, (n_v, n_h)),
+    }
 
 
 def all_states(n):
@@ -83,8 +88,9 @@ def test_gaussian_pcd_epoch_compiles_and_learns_the_mean():
     opt = optax.adam(0.05)
     step = rbm.cd_step(opt, k=1, persistent=True, sigma=jnp.full(3, 0.5))
     carry = (params, opt.init(params), x[:50])
-    (params, _, _), _ = train.fit(step, carry, x, key=jax.random.key(0), epochs=40, batch_size=50,
-                                  progress=False)
+    (params, _, _), _ = train.fit(
+        step, carry, x, key=jax.random.key(0), epochs=40, batch_size=50, progress=False
+    )
     samples = rbm.gibbs(jax.random.key(99), params, x[:400], 200, sigma=jnp.full(3, 0.5))
     assert abs(float(samples.mean()) - 2.0) < 0.15
 
@@ -121,8 +127,9 @@ def test_cd_and_pcd_increase_the_exact_log_likelihood():
         step = rbm.cd_step(opt, k=1, persistent=persistent)
         chains = data[:20] if persistent else None
         carry = (params, opt.init(params), chains)
-        (params, _, _), history = train.fit(step, carry, data, key=jax.random.key(1), epochs=30,
-                                            batch_size=20, progress=False)
+        (params, _, _), history = train.fit(
+            step, carry, data, key=jax.random.key(1), epochs=30, batch_size=20, progress=False
+        )
         assert history["loss"].shape == (30,)
         after = float(rbm.log_likelihood(params, data, rbm.exact_log_partition(params)).mean())
         assert after > before + 0.5

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from helpers import rnn
+from helpers.networks import rnn
 
 KEY = jax.random.key(0)
 

@@ -1,4 +1,4 @@
-"""helpers.train: the one training loop, against hand-written scans; determinism; history; bad input."""
+"""helpers.core.train: the one training loop, against hand-written scans; determinism; history; bad input."""
 
 import jax
 import jax.numpy as jnp
@@ -7,7 +7,8 @@ import optax
 import pytest
 from flax import nnx
 
-from helpers import ffnn, nets, train
+from helpers.core import train
+from helpers.networks import ffnn, layers
 
 
 def tiny_problem():
@@ -55,7 +56,7 @@ def test_gradient_step_trains_nnx_modules_and_parameter_trees_alike_and_is_deter
     x, y = tiny_problem()
     runs = []
     for _ in range(2):
-        model = nets.MLP([2, 16, 2], "tanh", rngs=nnx.Rngs(0))
+        model = layers.MLP([2, 16, 2], "tanh", rngs=nnx.Rngs(0))
         optimizer = optax.adam(1e-2)
         (trained, _), history = train.fit(
             train.gradient_step(classification_loss, optimizer), train.init(model, optimizer), (x, y),
@@ -73,7 +74,7 @@ def test_gradient_step_trains_nnx_modules_and_parameter_trees_alike_and_is_deter
     np.testing.assert_array_equal(m1(x), m2(x))
 
     # The same network as a plain dict of parameters trains to the same numbers.
-    model = nets.MLP([2, 16, 2], "tanh", rngs=nnx.Rngs(0))
+    model = layers.MLP([2, 16, 2], "tanh", rngs=nnx.Rngs(0))
     params = [{"W": layer.kernel[...], "b": layer.bias[...]} for layer in model.layers]
 
     def dict_loss(p, batch, key):
@@ -111,7 +112,7 @@ def test_the_steps_loop_equals_the_scanned_epoch():
     step = train.gradient_step(classification_loss, optimizer)
     results = {}
     for loop in train.LOOPS:
-        model = nets.MLP([2, 8, 2], "tanh", rngs=nnx.Rngs(0))
+        model = layers.MLP([2, 8, 2], "tanh", rngs=nnx.Rngs(0))
         results[loop] = train.fit(step, train.init(model, optimizer), (x, y), key=jax.random.key(2), epochs=2,
                                   batch_size=64, progress=False, loop=loop)
     (m_scan, _), h_scan = results["scan"]
@@ -123,7 +124,7 @@ def test_the_steps_loop_equals_the_scanned_epoch():
 @pytest.mark.parametrize("optimizer", [optax.adam(0.05), optax.lbfgs()], ids=["adam", "lbfgs"])
 def test_full_batch_fit_is_one_program_over_all_steps(optimizer):
     x, y = tiny_problem()
-    model = nets.MLP([2, 16, 2], "tanh", rngs=nnx.Rngs(0))
+    model = layers.MLP([2, 16, 2], "tanh", rngs=nnx.Rngs(0))
     (trained, _), history = train.fit(train.gradient_step(classification_loss, optimizer),
                                       train.init(model, optimizer), (x, y), key=jax.random.key(0), epochs=200)
     assert history["loss"].shape == (200,)
@@ -134,7 +135,7 @@ def test_full_batch_fit_is_one_program_over_all_steps(optimizer):
 def test_bad_input():
     x, y = tiny_problem()
     step = train.gradient_step(classification_loss, optax.sgd(0.1))
-    carry = train.init(nets.MLP([2, 4, 2], rngs=nnx.Rngs(0)), optax.sgd(0.1))
+    carry = train.init(layers.MLP([2, 4, 2], rngs=nnx.Rngs(0)), optax.sgd(0.1))
     key = jax.random.key(0)
     with pytest.raises(ValueError, match="first axes"):
         train.fit(step, carry, (x, y[:10]), key=key, epochs=1, batch_size=8)

@@ -1,4 +1,5 @@
-"""helpers.vae against closed forms: the KL, the linear-Gaussian likelihood, the IWAE bound's order."""
+"""helpers.generative.vae against closed forms: the KL, the linear-Gaussian likelihood, the IWAE bound's
+order."""
 
 import math
 
@@ -9,7 +10,9 @@ import optax
 import pytest
 from flax import nnx
 
-from helpers import data, train, vae
+from helpers.core import train
+from helpers.data import datasets
+from helpers.generative import vae
 
 
 def test_gaussian_kl_matches_monte_carlo():
@@ -87,8 +90,9 @@ def test_training_decreases_the_negative_elbo():
 
     optimizer = optax.adam(3e-3)
     step = train.gradient_step(vae.negative_elbo, optimizer)
-    (model, _), history = train.fit(step, train.init(model, optimizer), x, key=jax.random.key(0), epochs=30,
-                                    batch_size=64, progress=False)
+    (model, _), history = train.fit(
+        step, train.init(model, optimizer), x, key=jax.random.key(0), epochs=30, batch_size=64, progress=False
+    )
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     assert int((vae.active_units(model, x) > 0.01).sum()) >= 1
 
@@ -99,7 +103,7 @@ def test_negative_elbo_binarises_grey_levels_afresh_each_step():
     grey = levels.astype(jnp.float32) / 255.0
     key = jax.random.key(4)
     k_bin, k_h = jax.random.split(key)
-    binary = data.dynamic_binarize(k_bin, grey)
+    binary = datasets.dynamic_binarize(k_bin, grey)
     expected = -jnp.mean(vae.elbo(k_h, model, binary)[0])
     np.testing.assert_allclose(vae.negative_elbo(model, grey, key, binarize=True), expected, rtol=1e-6)
     from_uint8 = vae.negative_elbo(model, levels, key, binarize=True)
@@ -113,10 +117,18 @@ def test_negative_elbo_binarises_grey_levels_afresh_each_step():
         (lambda: vae.VAE(784, [16], 0, rngs=nnx.Rngs(0)), "latent_dim=0"),
         (lambda: vae.VAE(784, [0], 2, rngs=nnx.Rngs(0)), "hidden="),
         (lambda: vae.LinearGaussianVAE(4, -1, rngs=nnx.Rngs(0)), "latent_dim=-1"),
-        (lambda: vae.elbo(jax.random.key(0), vae.VAE(784, [8], 2, rngs=nnx.Rngs(0)), jnp.zeros((3, 14, 14))),
-         "expected 784"),
-        (lambda: vae.iwae_bound(jax.random.key(0), vae.VAE(4, [8], 2, rngs=nnx.Rngs(0)), jnp.ones((3, 4)), 0),
-         "k=0"),
+        (
+            lambda: vae.elbo(
+                jax.random.key(0), vae.VAE(784, [8], 2, rngs=nnx.Rngs(0)), jnp.zeros((3, 14, 14))
+            ),
+            "expected 784",
+        ),
+        (
+            lambda: vae.iwae_bound(
+                jax.random.key(0), vae.VAE(4, [8], 2, rngs=nnx.Rngs(0)), jnp.ones((3, 4)), 0
+            ),
+            "k=0",
+        ),
     ],
 )
 def test_bad_input(call, match):

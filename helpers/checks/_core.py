@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import validate
+from helpers.core import validate
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def _joint_log_weights(p):
 def rbm_free_energy(student: Callable) -> Verdict:
     r"""``student(params, x)`` -> :math:`F(\mathbf{x}) = -\log\sum_\mathbf{h}e^{-E(\mathbf{x},\mathbf{h})}`
     ``(n,)`` for a binary RBM, params ``{"a": (4,), "b": (3,), "W": (4, 3)}``, against enumeration of all
-    8 hidden states for all 16 visible ones (the convention of :mod:`helpers.rbm`)."""
+    8 hidden states for all 16 visible ones (the convention of :mod:`helpers.generative.rbm`)."""
 
     def trial():
         for seed in (6, 7):
@@ -147,7 +147,7 @@ def langevin_step(student: Callable) -> Verdict:
 
 def ebm_loss(student: Callable) -> Verdict:
     r"""``student(energy_fn, x_data, x_model, alpha)`` -> the loss of
-    :func:`helpers.ebm.contrastive_divergence_loss`,
+    :func:`helpers.generative.ebm.contrastive_divergence_loss`,
     :math:`\langle E(\mathbf{x}^+)\rangle - \langle E(\mathbf{x}^-)\rangle + \alpha\langle E(\mathbf{x}^+)^2
     + E(\mathbf{x}^-)^2\rangle`, with no gradient flowing into the model samples."""
     rng = np.random.default_rng(9)

@@ -9,8 +9,9 @@ import jax
 import numpy as np
 from scipy.special import expit
 
-from helpers import ffnn, validate
 from helpers.checks._core import Mismatch, Verdict, expect, f32, f32_params, run
+from helpers.core import validate
+from helpers.networks import ffnn
 
 # ---------------------------------------------------------------- 01 feed-forward networks
 
@@ -37,7 +38,8 @@ def softplus(sigma: Callable, sigma_prime: Callable) -> Verdict:
 
 
 def backprop(student: Callable) -> Verdict:
-    r"""``student(params, x, y)`` -> the gradients of :func:`helpers.ffnn.cost` (sigmoid hidden layers,
+    r"""``student(params, x, y)`` -> the gradients of :func:`helpers.networks.ffnn.cost` (sigmoid hidden
+    layers,
     linear output, :math:`C = \frac1n\sum_i\lVert\mathbf{a}^L_i - \mathbf{y}_i\rVert^2`) as a list of
     ``{"W", "b"}`` dicts, layer 1 first; compared with ``jax.grad`` on two random networks."""
 
@@ -91,7 +93,7 @@ def correlate2d(student: Callable) -> Verdict:
 def elman_unroll(student: Callable) -> Verdict:
     r"""``student(params, xs, h0)``: the Elman states :math:`h_t = \tanh(h_{t-1}W_h + x_tW_x + b)` for
     ``xs (T, n, D)``, ``h0 (n, H)``, ``params {"Wh": (H, H), "Wx": (D, H), "b": (H,)}`` -> ``(T, n, H)``,
-    the states :math:`h_1 \dots h_T` (the convention of :func:`helpers.rnn.elman_cell`)."""
+    the states :math:`h_1 \dots h_T` (the convention of :func:`helpers.networks.rnn.elman_cell`)."""
     rng = np.random.default_rng(3)
     T, n, D, H = 6, 3, 2, 4
     params = {"Wh": rng.normal(0, 0.6, (H, H)), "Wx": rng.normal(size=(D, H)), "b": rng.normal(0, 0.3, H)}

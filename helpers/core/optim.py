@@ -2,7 +2,7 @@ r"""The lecture's optimisers, written from their update equations as Optax trans
 
 Each function returns an ``optax.GradientTransformation`` whose ``update`` maps the gradient
 :math:`g_t = \nabla_\theta C(\theta_t)` to the step :math:`\theta_{t+1} - \theta_t`, so they plug
-into any Optax training loop (``helpers.train``).  Their defaults equal Optax's, and
+into any Optax training loop (``helpers.core.train``).  Their defaults equal Optax's, and
 ``tests/test_optim.py`` checks each one against ``optax.sgd``, ``optax.adagrad``, ``optax.rmsprop``
 and ``optax.adam``.
 ``learning_rate`` is a number or a schedule, a function of the step count t = 0, 1, ...
@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from helpers import train, validate
+from helpers.core import train, validate
 
 LearningRate = float | Callable[[jax.Array], jax.Array]
 
@@ -175,7 +175,7 @@ def trajectory(
     n_steps: int,
 ) -> jax.Array:
     r"""The path :math:`\theta_0, \theta_1, \dots, \theta_n` of ``n_steps`` full-gradient steps on
-    ``loss(theta)``, ``(n_steps + 1, *theta0.shape)``: a full-batch run of :func:`helpers.train.fit`,
+    ``loss(theta)``, ``(n_steps + 1, *theta0.shape)``: a full-batch run of :func:`helpers.core.train.fit`,
     so the whole path is one compiled program."""
     validate.optimizer("optimizer", optimizer)
     validate.callable_("loss", loss)

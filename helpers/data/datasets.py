@@ -11,7 +11,7 @@ How a file is trusted
     process therefore never leaves a half file behind, and a file that fails verification is
     deleted, never used.
 
-The 2-D toy distributions live in :mod:`helpers.toy` and are re-exported here.
+The 2-D toy distributions live in :mod:`helpers.data.toy`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from helpers import rng, validate
-from helpers.cache import atomic_file
-from helpers.toy import TOY_DISTRIBUTIONS, sample_toy  # noqa: F401  (re-exported)
+from helpers.core import rng, validate
+from helpers.core.cache import atomic_file
 
 SPLITS = ("train", "test")
 
@@ -284,7 +283,7 @@ def dynamic_binarize(key: jax.Array, images: jax.Array) -> jax.Array:
     whose grey levels :math:`p_i` must lie in [0, 1] (images of 0..255 would all come out white).
 
     Call it with a new key every epoch so the model never sees the same binary image twice.  The
-    bits are :mod:`helpers.rng`'s counter-based ones, four times faster on a CPU than
+    bits are :mod:`helpers.core.rng`'s counter-based ones, four times faster on a CPU than
     ``jax.random.uniform`` (they are drawn for every pixel of every training step).
     """
     validate.key("key", key)

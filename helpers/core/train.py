@@ -30,7 +30,7 @@ import optax
 from flax import nnx
 from tqdm.auto import tqdm
 
-from helpers import parallel, validate
+from helpers.core import parallel, validate
 
 try:
     from tqdm.notebook import tqdm as notebook_tqdm
@@ -213,7 +213,8 @@ def fit(
     ``"step_loss"`` (every step's loss, when the step reports ``"loss"``) and ``evaluate``'s keys.
     The same key gives the same history.
 
-    ``mesh`` (a :class:`jax.sharding.Mesh` with a ``"data"`` axis, e.g. :func:`helpers.parallel.default_mesh`)
+    ``mesh`` (a :class:`jax.sharding.Mesh` with a ``"data"`` axis, e.g.
+    :func:`helpers.core.parallel.default_mesh`)
     trains data-parallel: the carry is replicated on every device and each batch split over them
     (``batch_size`` must divide over the devices); full-batch data is split along its first axis.
     The history is the same as on one device up to the order of floating-point sums.

@@ -1,9 +1,9 @@
 r"""Denoising diffusion models, sampling side: ancestral (DDPM) and DDIM sampling of the reverse process.
 
 A noise predictor is any callable ``eps_fn(x_t, t) -> eps_hat`` with ``x_t (n, *shape)`` and
-``t (n,)`` integers, such as the NNX modules of :mod:`helpers.denoisers`; each sampler runs its
+``t (n,)`` integers, such as the NNX modules of :mod:`helpers.generative.denoisers`; each sampler runs its
 steps as one ``lax.scan``, vectorised over the n samples.  Schedules, the posterior and
-:math:`\hat{\mathbf{x}}_0` come from :mod:`helpers.diffusion_training` (notation there).
+:math:`\hat{\mathbf{x}}_0` come from :mod:`helpers.generative.diffusion` (notation there).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import nets, validate
-from helpers.diffusion_training import (
+from helpers.core import validate
+from helpers.generative.diffusion import (
     EpsFn,
     Schedule,
     _check_t,
@@ -24,6 +24,7 @@ from helpers.diffusion_training import (
     posterior,
     predict_x0,
 )
+from helpers.networks import layers
 
 
 def _check_shape(shape) -> tuple[int, ...]:
@@ -80,7 +81,7 @@ def ddpm_sample(key: jax.Array, model, schedule: Schedule, shape, clip: float | 
     validate.key("key", key)
     validate.callable_("model", model)
     check_schedule(schedule)
-    return _ddpm(key, nets.as_module(model), schedule, _check_shape(shape), _check_clip(clip), return_path)
+    return _ddpm(key, layers.as_module(model), schedule, _check_shape(shape), _check_clip(clip), return_path)
 
 
 def _check_clip(clip):
@@ -155,7 +156,7 @@ def ddim_sample(key: jax.Array, model, schedule: Schedule, shape, steps: int = 5
     if not validate.is_integer(steps) or not 1 <= steps <= schedule.T or schedule.T % steps:
         raise ValueError(f"steps={steps!r}; expected a divisor of T = {schedule.T} between 1 and T")
     validate.nonnegative_number(eta=eta)
-    return _ddim(key, nets.as_module(model), schedule, shape, steps, float(eta), _check_clip(clip))
+    return _ddim(key, layers.as_module(model), schedule, shape, steps, float(eta), _check_clip(clip))
 
 
 @partial(jax.jit, static_argnames=("shape", "steps", "clip"))

@@ -2,8 +2,8 @@ r"""Distances between two sets of samples, and the area under the ROC curve, for
 
 The distances take samples as rows: ``x (n, d)``, ``y (m, d)``: sliced and 1-D Wasserstein
 distances, the maximum mean discrepancy, improved precision and recall, and the Fréchet distance
-between Gaussians fitted to the two sets.  :mod:`helpers.metrics` measures generated digits with
-them in the feature space of a fixed MNIST classifier (and re-exports them, so ``metrics.mmd`` and
+between Gaussians fitted to the two sets.  :mod:`helpers.analysis.metrics` measures generated digits with
+them in the feature space of a fixed MNIST classifier (and re-exports them, so ``distances.mmd`` and
 ``distances.mmd`` are the same function).
 """
 
@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import validate
+from helpers.core import validate
 
 
 def _check_samples(x, y):

@@ -10,8 +10,8 @@ with :math:`\alpha_t = 1 - \beta_t` and :math:`\bar\alpha_t = \prod_{s \le t}\al
 :class:`Schedule` stores every per-step array with **index t**: entry 0 belongs to
 :math:`\mathbf{x}_0` (:math:`\beta_0 = 0`, :math:`\bar\alpha_0 = 1`), entries 1..T to the
 steps, so the code reads like the equations.  Time steps passed to functions are integers in
-1..T, one per example, shape ``(n,)``.  The samplers are in :mod:`helpers.diffusion_sampling`;
-:mod:`helpers.diffusion` gathers both modules' names.
+1..T, one per example, shape ``(n,)``.  The samplers are in :mod:`helpers.generative.diffusion_sampling`;
+:mod:`helpers.generative.diffusion` gathers both modules' names.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import validate
+from helpers.core import validate
 
 EpsFn = Callable[[jax.Array, jax.Array], jax.Array]
 
@@ -243,5 +243,6 @@ def simple_loss(
 
 def denoising_loss(model, batch: jax.Array, key: jax.Array, schedule: Schedule,
                    min_snr_gamma: float | None = None) -> jax.Array:
-    """:func:`simple_loss` on a batch of clean data, as the loss of :func:`helpers.train.gradient_step`."""
+    """:func:`simple_loss` on a batch of clean data, as the loss of
+    :func:`helpers.core.train.gradient_step`."""
     return simple_loss(key, model, schedule, batch, min_snr_gamma)

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from helpers import parallel, train, validate
+from helpers.core import parallel, train, validate
 
 EnergyFn = Callable[[jax.Array], jax.Array]
 
@@ -239,7 +239,7 @@ def cd_step(
     reinit_fraction: float = 0.05,
     mesh=None,
 ):
-    r"""Contrastive divergence with a replay buffer, as a step of :func:`helpers.train.fit`.
+    r"""Contrastive divergence with a replay buffer, as a step of :func:`helpers.core.train.fit`.
 
     The carry is ``(model, opt_state, buffer)``: an energy network (an NNX module with
     :math:`E_\theta(\mathbf{x})` = ``model(x)[:, 0]``), its optimiser state, and the buffer
@@ -250,7 +250,7 @@ def cd_step(
     :func:`contrastive_divergence_loss`; and writes the negatives back into the buffer.  Metrics:
     ``"loss"``, and the mean energies of the data and the negatives, ``"e_data"`` and ``"e_model"``.
 
-    With a ``mesh`` (:mod:`helpers.parallel`; pass the same one to :func:`helpers.train.fit`) the
+    With a ``mesh`` (:mod:`helpers.core.parallel`; pass the same one to :func:`helpers.core.train.fit`) the
     buffer is split over its devices along the entry axis and the batch's Langevin chains along the
     chain axis (both sizes must divide over them); the network is replicated.  Starts are still drawn
     from the whole buffer, so the samples and the loss are those of one device up to the order of

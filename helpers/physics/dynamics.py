@@ -12,7 +12,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from helpers import validate
+from helpers.core import validate
 
 LORENZ_LYAPUNOV = 0.9056  # largest Lyapunov exponent at sigma = 10, rho = 28, beta = 8/3 (Sprott 2003)
 

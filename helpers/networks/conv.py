@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from helpers import validate
+from helpers.core import validate
 
 PADDINGS = ("valid", "zero", "periodic")
 

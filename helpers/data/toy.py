@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import validate
+from helpers.core import validate
 
 
 def _swiss_roll(key: jax.Array, n: int) -> jax.Array:

@@ -16,7 +16,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from helpers import validate
+from helpers.core import validate
 
 
 def _lowbias32(x: jax.Array) -> jax.Array:

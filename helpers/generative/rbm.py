@@ -18,7 +18,7 @@ Gaussian-binary RBM (``sigma`` an array ``(n_v,)`` of standard deviations), :mat
           - \sum_{ij} \frac{x_i w_{ij} h_j}{\sigma_i^2}.
 
 Annealed importance sampling of :math:`\log Z` for models too large to enumerate is in
-:mod:`helpers.ais`.
+:mod:`helpers.generative.ais`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from helpers import parallel, rng, validate
-from helpers.validate import positive_int
+from helpers.core import parallel, rng, validate
+from helpers.core.validate import positive_int
 
 Params = dict[str, jax.Array]
 MAX_ENUMERATED = 25  # 2^25 states of the smaller layer is the most exact_log_partition will sum
@@ -234,7 +234,8 @@ def contrastive_loss(params: Params, x_pos: jax.Array, x_neg: jax.Array, sigma=N
 
 def cd_step(optimizer: optax.GradientTransformation, k: int = 1, persistent: bool = False, sigma=None,
             mesh=None):
-    r"""Contrastive divergence as a step of :func:`helpers.train.fit`; carry ``(params, opt_state, chains)``.
+    r"""Contrastive divergence as a step of :func:`helpers.core.train.fit`; carry ``(params, opt_state,
+    chains)``.
 
     Each step takes a batch :math:`\mathbf{x}^+` ``(B, n_v)``, runs ``k`` Gibbs steps from the batch
     itself (CD-k, Hinton 2002) or from the persistent chains ``(B, n_v)`` (PCD-k, Tieleman 2008;
@@ -244,11 +245,11 @@ def cd_step(optimizer: optax.GradientTransformation, k: int = 1, persistent: boo
     :math:`\langle F\rangle_{\rm data} - \langle F\rangle_{\rm model}` (:func:`contrastive_loss`), whose
     gradient this is; a progress signal, not the likelihood.
 
-    With a ``mesh`` (:mod:`helpers.parallel`; pass the same one to :func:`helpers.train.fit`) the
+    With a ``mesh`` (:mod:`helpers.core.parallel`; pass the same one to :func:`helpers.core.train.fit`) the
     Gibbs chains, persistent or started at the batch, are split over its devices along the chain
     axis (their number must divide over them) and the parameters are replicated: each device runs
     its own chains, and the phase averages are summed across devices.  The Bernoulli draws are
-    counter-based (:mod:`helpers.rng`), so the chains and the loss are those of one device up to the
+    counter-based (:mod:`helpers.core.rng`), so the chains and the loss are those of one device up to the
     order of floating-point sums (``tests/test_parallel.py``).
     """
     validate.optimizer("optimizer", optimizer)
@@ -298,7 +299,8 @@ def exact_log_partition(params: Params, sigma=None, chunk_bits: int = 14) -> jax
 
     with :func:`hidden_free_energy` and :func:`free_energy`.  The :math:`2^{\min(n_v, n_h)}` terms are
     summed :math:`2^{\rm chunk\_bits}` at a time with a running log-sum-exp, so memory stays small and
-    nothing overflows.  Refuses more than 25 enumerated units (use :func:`helpers.ais.log_partition`).
+    nothing overflows.  Refuses more than 25 enumerated units (use
+    :func:`helpers.generative.ais.log_partition`).
     """
     check_params(params)
     positive_int(chunk_bits=chunk_bits)

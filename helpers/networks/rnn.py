@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from helpers import validate
+from helpers.core import validate
 
 GATES = {"elman": 1, "lstm": 4, "gru": 3}
 

@@ -1,6 +1,6 @@
 r"""Ising configuration data sets, with the statistics that go into making and reading them.
 
-:func:`sample_configurations` draws equilibrium configurations of :mod:`helpers.ising` at a list of
+:func:`sample_configurations` draws equilibrium configurations of :mod:`helpers.physics.ising` at a list of
 temperatures, thinned by measured autocorrelation times (:func:`integrated_autocorrelation_time`),
 and caches them on disk under a name made from all its arguments and the key.
 :func:`symmetry_augment` applies the model's symmetries to a batch (free training data),
@@ -20,10 +20,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import data, ising, parallel, validate
-from helpers.cache import load as cache_load
-from helpers.cache import store
-from helpers.validate import lattice_size, positive_int, temperatures_array
+from helpers.core import parallel, validate
+from helpers.core.cache import load as cache_load
+from helpers.core.cache import store
+from helpers.core.validate import lattice_size, positive_int, temperatures_array
+from helpers.data import datasets
+from helpers.physics import ising, ising_mc
 
 SAMPLER_VERSION = 1  # part of the cache key: bump when the sampler's output changes
 
@@ -195,7 +197,7 @@ def sample_configurations(
 
     The temperatures split into two groups, each run as one batch of chains: those inside
     ``WOLFF_WINDOW`` (near T_c) use one Metropolis sweep + one Wolff flip + a global flip per
-    step, the others one Metropolis sweep + a global flip (``ising.run_chains``).  Per group:
+    step, the others one Metropolis sweep + a global flip (``ising_mc.run_chains``).  Per group:
 
     1. ``chains_per_T`` chains per temperature (default ``min(n_per_T, 64)``) start ordered
        (all +1; the global flips symmetrise them) and run ``pilot_steps`` steps.
@@ -209,7 +211,7 @@ def sample_configurations(
     temperature, in the order given) and ``info`` (per temperature: tau, thinning, equilibration
     steps, whether Wolff was used).  Results are cached in ``cache_dir()`` under a name made
     from every argument and the key, so a second call with the same arguments loads them.  With a
-    ``mesh`` (:mod:`helpers.parallel`) each group's chains are split over its devices; the
+    ``mesh`` (:mod:`helpers.core.parallel`) each group's chains are split over its devices; the
     configurations are the same.
     """
     validate.key("key", key)
@@ -225,7 +227,7 @@ def sample_configurations(
         "key": np.asarray(jax.random.key_data(key)).tolist(),
     }
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
-    path = data.cache_dir() / "ising" / f"ising_L{L}_{digest}.npz"
+    path = datasets.cache_dir() / "ising" / f"ising_L{L}_{digest}.npz"
     expected = {"spins": (len(temps) * n_per_T, L, L), "temps": (len(temps) * n_per_T,)}
 
     def check(stored):
@@ -270,7 +272,7 @@ def _sample_group(key, L, temps, n_per_T, chains_per_T, pilot_steps, wolff, mesh
     chain_temps = jnp.asarray(np.repeat(temps, chains_per_T))
     k_pilot, k_extra, k_prod = jax.random.split(key, 3)
     spins = jnp.ones((n_t * chains_per_T, L, L), jnp.int8)
-    spins, e, m = ising.run_chains(k_pilot, spins, chain_temps, pilot_steps, wolff, mesh)
+    spins, e, m = ising_mc.run_chains(k_pilot, spins, chain_temps, pilot_steps, wolff, mesh)
     half = pilot_steps // 2
     e, m = np.asarray(e[half:]), np.asarray(m[half:])
     taus = [
@@ -281,10 +283,10 @@ def _sample_group(key, L, temps, n_per_T, chains_per_T, pilot_steps, wolff, mesh
     tau_max = max(taus)
     extra = max(0, math.ceil(20 * tau_max) - pilot_steps)
     if extra:
-        spins, _, _ = ising.run_chains(k_extra, spins, chain_temps, extra, wolff, mesh)
+        spins, _, _ = ising_mc.run_chains(k_extra, spins, chain_temps, extra, wolff, mesh)
     thin = max(1, math.ceil(tau_max))
     per_chain = math.ceil(n_per_T / chains_per_T)
-    samples = np.asarray(ising.thinned_samples(k_prod, spins, chain_temps, per_chain, thin, wolff, mesh))
+    samples = np.asarray(ising_mc.thinned_samples(k_prod, spins, chain_temps, per_chain, thin, wolff, mesh))
     # (per_chain, n_t * chains_per_T, L, L) -> (n_t, per_chain * chains_per_T, L, L)
     samples = samples.reshape(per_chain, n_t, chains_per_T, L, L).transpose(1, 0, 2, 3, 4)
     samples = samples.reshape(n_t, per_chain * chains_per_T, L, L)[:, :n_per_T]

@@ -3,7 +3,7 @@ r"""The Flax NNX layers the notebooks share: the MLP, time conditioning, residua
 Conventions: a batch of n examples comes first, ``(n, ...)``; features come last.  Lattice layers
 work on ``L x L`` sites with periodic boundaries flattened to ``(n, L*L, features)``, site
 ``i = row * L + col``.  The lecture's hand-written network and its back-propagation are in
-:mod:`helpers.ffnn`; the activations named here are its ``ACTIVATIONS``.
+:mod:`helpers.networks.ffnn`; the activations named here are its ``ACTIVATIONS``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from helpers import validate
-from helpers.ffnn import ACTIVATIONS
+from helpers.core import validate
+from helpers.networks.ffnn import ACTIVATIONS
 
 
 class MLP(nnx.Module):

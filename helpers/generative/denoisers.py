@@ -1,9 +1,10 @@
-r"""Noise predictors for the losses and samplers of :mod:`helpers.diffusion`: a residual MLP, velocity
+r"""Noise predictors for the losses and samplers of :mod:`helpers.generative.diffusion`: a residual MLP,
+velocity
 prediction, a denoiser for spins.
 
 Each is an NNX module with the signature of a noise predictor,
 ``model(x_t, t) -> eps_hat`` for ``x_t (n, ...)`` and integer time steps ``t (n,)``; the layers
-they are built from are in :mod:`helpers.nets`.
+they are built from are in :mod:`helpers.networks.layers`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from helpers import diffusion_training as diffusion
-from helpers import nets, validate
-from helpers.diffusion_training import Schedule
-from helpers.validate import positive_int
+from helpers.core import validate
+from helpers.core.validate import positive_int
+from helpers.generative import diffusion
+from helpers.generative.diffusion import Schedule
+from helpers.networks import layers
 
 
 class MLPDenoiser(nnx.Module):
@@ -25,7 +27,8 @@ class MLPDenoiser(nnx.Module):
 
     ``MLPDenoiser(data_dim, width, depth, T)``: the input ``(n, data_dim)`` (or ``(n, *shape)``,
     flattened and restored) goes through a linear layer to ``width``, ``depth``
-    :class:`helpers.nets.ResidualBlock` s each fed the sinusoidal embedding of t/T·1000 (so the embedding's
+    :class:`helpers.networks.layers.ResidualBlock` s each fed the sinusoidal embedding of t/T·1000 (so
+    the embedding's
     frequencies suit any T), and a linear read-out to ``data_dim``.  The last layer of every block
     starts at zero, so the network starts as a near-identity map of its input layer.
     """
@@ -43,16 +46,16 @@ class MLPDenoiser(nnx.Module):
         positive_int(data_dim=data_dim, width=width, depth=depth, T=T)
         validate.even_int(emb_dim=emb_dim)
         self.data_dim, self.T, self.emb_dim = data_dim, T, emb_dim
-        self.embed = nets.time_mlp(emb_dim, rngs)
+        self.embed = layers.time_mlp(emb_dim, rngs)
         self.inp = nnx.Linear(data_dim, width, rngs=rngs)
-        self.blocks = nnx.List([nets.ResidualBlock(width, emb_dim, rngs=rngs) for _ in range(depth)])
+        self.blocks = nnx.List([layers.ResidualBlock(width, emb_dim, rngs=rngs) for _ in range(depth)])
         self.norm = nnx.LayerNorm(width, rngs=rngs)
         self.out = nnx.Linear(width, data_dim, rngs=rngs)
 
     def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
         shape = x.shape
         h = self.inp(x.reshape(shape[0], -1))
-        emb = self.embed(nets.time_embedding(t * (1000.0 / self.T), self.emb_dim))
+        emb = self.embed(layers.time_embedding(t * (1000.0 / self.T), self.emb_dim))
         for block in self.blocks:
             h = block(h, emb)
         return self.out(jax.nn.swish(self.norm(h))).reshape(shape)
@@ -99,7 +102,7 @@ class SpinDenoiser(nnx.Module):
     :math:`h_i = \operatorname{artanh}\mathbb{E}[s_i|\mathbf{x}_{t,\setminus i}]` depends only on the other
     sites.  The network approximates :math:`h_i`: each site's periodic :math:`(2r+1)^2` neighbourhood
     *without the site itself* goes through a linear layer to ``width`` features, ``depth``
-    :class:`helpers.nets.LatticeBlock` s and a linear read-out, all shared by the sites (a
+    :class:`helpers.networks.layers.LatticeBlock` s and a linear read-out, all shared by the sites (a
     convolutional network, so it commutes with lattice translations as the Ising energy does).  The
     blocks' 3x3 mixing of neighbouring sites' features brings the site's own value back in from its
     neighbours' patches (with ``depth`` blocks the field sees a :math:`(2r+1+2\,\text{depth})^2` window,
@@ -136,9 +139,9 @@ class SpinDenoiser(nnx.Module):
         self.neighbours = nnx.Variable(jnp.asarray(neighbours))  # (L*L, (2r+1)^2 - 1) site indices
         self.sqrt_ab = nnx.Variable(jnp.sqrt(schedule.alpha_bars))  # (T + 1,), not trained
         self.sqrt_1mab = nnx.Variable(jnp.sqrt(1 - schedule.alpha_bars))
-        self.embed = nets.time_mlp(emb_dim, rngs)
+        self.embed = layers.time_mlp(emb_dim, rngs)
         self.patch = nnx.Linear(neighbours.shape[1], width, rngs=rngs)
-        self.blocks = nnx.List([nets.LatticeBlock(L, width, emb_dim, rngs=rngs) for _ in range(depth)])
+        self.blocks = nnx.List([layers.LatticeBlock(L, width, emb_dim, rngs=rngs) for _ in range(depth)])
         self.norm = nnx.LayerNorm(width, rngs=rngs)
         self.out = nnx.Linear(width, 1, kernel_init=nnx.initializers.zeros_init(), rngs=rngs)
 
@@ -147,7 +150,7 @@ class SpinDenoiser(nnx.Module):
         -> ``(n, L*L)``.  (The first layer leaves the site out; the blocks' mixing brings it back in
         through the neighbours' patches.)"""
         h = self.patch(x[:, self.neighbours[...]])  # (n, L*L, width)
-        emb = self.embed(nets.time_embedding(t * (1000.0 / self.T), self.emb_dim))[:, None, :]
+        emb = self.embed(layers.time_embedding(t * (1000.0 / self.T), self.emb_dim))[:, None, :]
         for block in self.blocks:
             h = block(h, emb)
         return self.out(jax.nn.swish(self.norm(h)))[..., 0]

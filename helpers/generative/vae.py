@@ -20,8 +20,10 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from helpers import data, nets, parallel, validate
-from helpers.validate import positive_int
+from helpers.core import parallel, validate
+from helpers.core.validate import positive_int
+from helpers.data import datasets
+from helpers.networks import layers
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -91,8 +93,8 @@ class VAE(nnx.Module):
             raise ValueError(f"hidden={hidden!r}; expected positive integers")
         self.data_dim, self.latent_dim = data_dim, latent_dim
         # jax.nn.gelu is the tanh approximation of GELU (the benchmark's figures were measured with it)
-        self.encoder = nets.MLP([data_dim, *hidden, 2 * latent_dim], jax.nn.gelu, rngs=rngs)
-        self.decoder = nets.MLP([latent_dim, *hidden[::-1], data_dim], jax.nn.gelu, rngs=rngs)
+        self.encoder = layers.MLP([data_dim, *hidden, 2 * latent_dim], jax.nn.gelu, rngs=rngs)
+        self.decoder = layers.MLP([latent_dim, *hidden[::-1], data_dim], jax.nn.gelu, rngs=rngs)
 
     def encode(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         """``x (n, data_dim)`` -> ``mu, logvar`` each ``(n, latent_dim)``."""
@@ -198,7 +200,7 @@ def elbo(key: jax.Array, model, x: jax.Array, beta: float = 1.0) -> tuple[jax.Ar
 
 
 def negative_elbo(model, batch: jax.Array, key: jax.Array, beta: float = 1.0, binarize: bool = False):
-    r"""The VAE's training loss for :func:`helpers.train.gradient_step`: :math:`-\frac1B\sum_b
+    r"""The VAE's training loss for :func:`helpers.core.train.gradient_step`: :math:`-\frac1B\sum_b
     \mathcal{L}(\mathbf{x}_b)`, the batch mean of minus :func:`elbo`.
 
     With ``binarize`` the batch holds grey levels (uint8 0..255, or floats in [0, 1]) and each step
@@ -209,7 +211,7 @@ def negative_elbo(model, batch: jax.Array, key: jax.Array, beta: float = 1.0, bi
     k_bin, k_h = jax.random.split(key)
     if binarize:
         grey = batch.astype(jnp.float32) / 255.0 if batch.dtype == jnp.uint8 else batch
-        batch = data.dynamic_binarize(k_bin, grey)
+        batch = datasets.dynamic_binarize(k_bin, grey)
     return -jnp.mean(elbo(k_h, model, batch, beta)[0])
 
 
@@ -246,7 +248,7 @@ def iwae_bound(key: jax.Array, model, x: jax.Array, k: int, chunk: int = 100, me
     estimated with one set of k samples.  :math:`\mathcal{L}_1` is the ELBO,
     :math:`\mathcal{L}_k` is non-decreasing in k and tends to :math:`\log p_\theta(\mathbf{x})`.
     ``x (n, d)`` -> ``(n,)`` nats; ``-iwae_bound`` at large k is the usual NLL estimate.  With a
-    ``mesh`` (:mod:`helpers.parallel`) the n examples, and their k samples each, are split over
+    ``mesh`` (:mod:`helpers.core.parallel`) the n examples, and their k samples each, are split over
     its devices.
     """
     validate.key("key", key)  # before the jitted call, so a seed gets the clear message

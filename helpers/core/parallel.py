@@ -6,7 +6,7 @@ copy of the parameters, and the compiler (``jax.jit`` with ``NamedSharding`` inp
 program and inserts the all-reduce that a mean over the batch needs.  Nothing here names a device:
 :func:`default_mesh` reads ``jax.devices()``, and with one device every helper runs its one-device
 code path unchanged.  Random numbers do not depend on the sharding (JAX's partitionable threefry and
-the counter-based bits of :mod:`helpers.rng` are functions of the global index), so the same key
+the counter-based bits of :mod:`helpers.core.rng` are functions of the global index), so the same key
 gives the same numbers on 1 and on 4 devices, up to the order of floating-point sums.
 
 On several hosts, call ``jax.distributed.initialize()`` first on every host; ``jax.devices()`` then
@@ -18,7 +18,7 @@ from __future__ import annotations
 import jax
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
-from helpers import validate
+from helpers.core import validate
 
 AXIS = "data"
 

@@ -1,11 +1,11 @@
 r"""Annealed importance sampling (AIS) of an RBM's partition function (Neal 2001; Salakhutdinov and
-Murray, ICML 2008), for models too large for :func:`helpers.rbm.exact_log_partition`.
+Murray, ICML 2008), for models too large for :func:`helpers.generative.rbm.exact_log_partition`.
 
 A base model A with a known :math:`Z_A` (independent visible units) is moved to the target RBM B
 through a ladder of intermediate RBMs :math:`p_\beta` (:func:`tempered`),
 :math:`0 = \beta_0 < \dots < \beta_K = 1` (:func:`schedule`); every run accumulates an importance
 weight along the ladder (:func:`ladder_step`), and :func:`log_partition` averages them.
-Parameters are :mod:`helpers.rbm`'s dicts ``{"a": (n_v,), "b": (n_h,), "W": (n_v, n_h)}``.
+Parameters are :mod:`helpers.generative.rbm`'s dicts ``{"a": (n_v,), "b": (n_h,), "W": (n_v, n_h)}``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from helpers import parallel, rbm, rng, validate
+from helpers.core import parallel, rng, validate
+from helpers.generative import rbm
 
 
 def schedule(n_low: int = 500, n_mid: int = 4000, n_high: int = 10000) -> jax.Array:
@@ -116,7 +117,7 @@ def log_partition(key: jax.Array, params: rbm.Params, betas, n_runs: int = 100, 
     ``base_bias``: the base model's visible biases (default 0; the data's log-odds is better).
     Returns ``(log_z, standard_error, log_w (n_runs,))``; the standard error is the delta-method
     :math:`\mathrm{sd}(w)/(\bar w\sqrt M)` of the log estimate.  With a ``mesh``
-    (:mod:`helpers.parallel`) the runs are split over its devices.
+    (:mod:`helpers.core.parallel`) the runs are split over its devices.
     """
     betas, base = _check_ladder(key, params, betas, n_runs, base_bias)
     parallel.check_mesh(mesh)

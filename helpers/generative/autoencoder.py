@@ -3,7 +3,7 @@ a decoder :math:`\hat{\mathbf{x}} = g_\theta(\mathbf{h})`, trained on the square
 and the denoising variant with its link to the score.
 
 Shapes: data ``(n, d)`` (image batches ``(n, h, w)`` are flattened), codes ``(n, k)``.  The losses
-follow the loss contract of :func:`helpers.train.gradient_step`, ``loss(model, batch, key)``.
+follow the loss contract of :func:`helpers.core.train.gradient_step`, ``loss(model, batch, key)``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from helpers import nets, validate
-from helpers.validate import positive_int, positive_number
+from helpers.core import validate
+from helpers.core.validate import positive_int, positive_number
+from helpers.networks import layers
 
 
 class Autoencoder(nnx.Module):
@@ -35,8 +36,8 @@ class Autoencoder(nnx.Module):
         if any(not validate.is_integer(n) or n < 1 for n in hidden):
             raise ValueError(f"hidden={hidden!r}; expected positive integers")
         self.data_dim, self.code_dim, self.output = data_dim, code_dim, output
-        self.encoder = nets.MLP([data_dim, *hidden, code_dim], activation, rngs=rngs)
-        self.decoder = nets.MLP([code_dim, *hidden[::-1], data_dim], activation, rngs=rngs)
+        self.encoder = layers.MLP([data_dim, *hidden, code_dim], activation, rngs=rngs)
+        self.decoder = layers.MLP([code_dim, *hidden[::-1], data_dim], activation, rngs=rngs)
 
     def encode(self, x: jax.Array) -> jax.Array:
         """Codes ``(n, k)`` of data ``(n, d)`` or images ``(n, h, w)``."""

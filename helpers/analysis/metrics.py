@@ -2,9 +2,8 @@ r"""Generated digits judged by a fixed MNIST classifier: its loss, its class sha
 every figure notebooks 07 and 08 read (:func:`digit_quality`).
 
 The Fréchet distance is measured in the feature space of the fixed classifier
-(:func:`digit_classifier`), trained once and cached.  The distances themselves live in
-:mod:`helpers.distances` and are re-exported here (``metrics.frechet_distance`` is
-``distances.frechet_distance``), so a notebook needs one import.
+(:func:`digit_classifier`), trained once and cached.  The distances themselves
+live in :mod:`helpers.analysis.distances`.
 """
 
 from __future__ import annotations
@@ -17,18 +16,12 @@ import numpy as np
 import optax
 from flax import nnx
 
-from helpers import data, distances, ffnn, nets, train, validate
-from helpers.cache import load as cache_load
-from helpers.cache import store
-from helpers.distances import (  # noqa: F401  (re-exported: the measures every notebook reads from here)
-    auroc,
-    frechet_distance,
-    gaussian_frechet_distance,
-    mmd,
-    precision_recall,
-    sliced_wasserstein,
-    wasserstein_1d,
-)
+from helpers.analysis import distances
+from helpers.core import train, validate
+from helpers.core.cache import load as cache_load
+from helpers.core.cache import store
+from helpers.data import datasets
+from helpers.networks import ffnn, layers
 
 
 def classification_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
@@ -38,9 +31,9 @@ def classification_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
               = \frac{1}{n}\sum_{i=1}^{n}\Big(\log\sum_{k=1}^{K} e^{z_{ik}} - z_{i y_i}\Big).
 
     logits ``(n, K)``, integer labels ``(n,)`` in [0, K) -> scalar.  As a loss of
-    :func:`helpers.train.gradient_step`: ``lambda model, batch, key: classification_loss(model(batch[0]),
+    :func:`helpers.core.train.gradient_step`: ``lambda model, batch, key: classification_loss(model(batch[0]),
     batch[1])``.  It is the cost of notebook 01's hand-written network,
-    :func:`helpers.ffnn.cross_entropy`, which holds the one implementation (the network modules sit
+    :func:`helpers.networks.ffnn.cross_entropy`, which holds the one implementation (the network modules sit
     below this one, so the computation lives there).
     """
     return ffnn.cross_entropy(logits, labels)
@@ -125,7 +118,7 @@ def digit_quality(key: jax.Array, classifier, samples: jax.Array, reference: jax
         confident = float(jnp.mean(jnp.max(jax.nn.softmax(logits), axis=1) >= confidence))
         precision = distances._covered(fake, real, ref_radii)
         recall = distances._covered(real, fake, distances._radii(fake, k))
-        fd = frechet_distance(features, ref)
+        fd = distances.frechet_distance(features, ref)
         return DigitScores(fd, precision, recall, _shares(logits), confident, **anchors)
 
     ceiling = scores(jax.random.normal(key, samples.shape))
@@ -137,10 +130,11 @@ def _flat(name: str, x) -> jax.Array:
     return jnp.asarray(x).reshape(x.shape[0], -1)
 
 
-def digit_classifier(size: int = 14, epochs: int = 8, seed: int = 0) -> nets.MLP:
+def digit_classifier(size: int = 14, epochs: int = 8, seed: int = 0) -> layers.MLP:
     r"""The fixed feature classifier of generated digits: an MLP ``size**2 -> 512 -> 128 -> 10`` (ReLU) on
-    MNIST in [-1, 1] (:func:`helpers.data.prepare_images`), trained once (Adam 1e-3, ``epochs`` epochs,
-    batch 128, key ``seed``) and cached in ``data.cache_dir()/classifiers``; later calls load it.
+    MNIST in [-1, 1] (:func:`helpers.data.datasets.prepare_images`), trained once (Adam 1e-3, ``epochs``
+    epochs,
+    batch 128, key ``seed``) and cached in ``datasets.cache_dir()/classifiers``; later calls load it.
 
     ``classifier.features(x)`` gives the 128 penultimate activations, the space in which
     :func:`frechet_distance` compares generated digits with real ones; its test accuracy is
@@ -152,9 +146,9 @@ def digit_classifier(size: int = 14, epochs: int = 8, seed: int = 0) -> nets.MLP
     validate.nonnegative_int(seed=seed)
     # Version 3: trained on classification_loss (ffnn.cross_entropy; version 2 used Optax's cross-entropy,
     # whose gradient differs in the last bits, so its weights are not the ones this code trains).
-    path = data.cache_dir() / "classifiers" / f"mnist{size}_mlp_v3_e{epochs}_s{seed}.npz"
+    path = datasets.cache_dir() / "classifiers" / f"mnist{size}_mlp_v3_e{epochs}_s{seed}.npz"
     params = {"size": size, "epochs": epochs, "seed": seed, "version": 3}
-    model = nets.MLP([size * size, 512, 128, 10], "relu", rngs=nnx.Rngs(seed))
+    model = layers.MLP([size * size, 512, 128, 10], "relu", rngs=nnx.Rngs(seed))
     graphdef, state = nnx.split(model)
     leaves, treedef = jax.tree.flatten(state)
 
@@ -176,15 +170,15 @@ def digit_classifier(size: int = 14, epochs: int = 8, seed: int = 0) -> nets.MLP
         return model
 
     def images(split):
-        return data.prepare_images(data.load_mnist(split)[0], size, value_range=(-1.0, 1.0))
+        return datasets.prepare_images(datasets.load_mnist(split)[0], size, value_range=(-1.0, 1.0))
 
     optimizer = optax.adam(1e-3)
     step = train.gradient_step(_classification_loss, optimizer)
-    train_set = (images("train"), data.load_mnist("train")[1])
+    train_set = (images("train"), datasets.load_mnist("train")[1])
     (model, _), _ = train.fit(step, train.init(model, optimizer), train_set, key=jax.random.key(seed),
                               epochs=epochs, batch_size=128, progress=False)
     predicted = np.asarray(jnp.argmax(model(jnp.asarray(images("test"))), 1))
-    model.accuracy = float(np.mean(predicted == data.load_mnist("test")[1]))
+    model.accuracy = float(np.mean(predicted == datasets.load_mnist("test")[1]))
     arrays = {f"leaf{i}": np.asarray(v) for i, v in enumerate(jax.tree.leaves(nnx.state(model)))}
     store(path, params, accuracy=model.accuracy, **arrays)
     return model

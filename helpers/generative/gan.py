@@ -24,7 +24,9 @@ import numpy as np
 import optax
 from flax import nnx
 
-from helpers import nets, toy, train, validate
+from helpers.core import train, validate
+from helpers.data import toy
+from helpers.networks import layers
 
 GENERATOR_LOSSES = ("saturating", "non_saturating", "wasserstein")
 OUTPUTS = ("linear", "tanh", "spins")
@@ -45,7 +47,7 @@ def straight_through_sign(a: jax.Array) -> jax.Array:
 
 class Generator(nnx.Module):
     r"""The generator :math:`G(\mathbf{z}) = \mathrm{out}(\mathrm{MLP}(\mathbf{z}))`: an
-    :class:`helpers.nets.MLP` ``[k, *hidden, d]`` followed by ``output``: ``"linear"`` (points),
+    :class:`helpers.networks.layers.MLP` ``[k, *hidden, d]`` followed by ``output``: ``"linear"`` (points),
     ``"tanh"`` (pixels in [-1, 1]) or
     ``"spins"`` (:func:`straight_through_sign`).  ``z (n, k)`` -> ``(n, d)``.
     """
@@ -55,7 +57,7 @@ class Generator(nnx.Module):
         validate.positive_int(latent_dim=latent_dim, out_dim=out_dim)
         validate.choice("output", output, OUTPUTS)
         self.latent_dim, self.output = int(latent_dim), output
-        self.mlp = nets.MLP([latent_dim, *hidden, out_dim], activation, rngs=rngs)
+        self.mlp = layers.MLP([latent_dim, *hidden, out_dim], activation, rngs=rngs)
 
     def __call__(self, z: jax.Array) -> jax.Array:
         a = self.mlp(z)
@@ -72,7 +74,7 @@ class Discriminator(nnx.Module):
 
     def __init__(self, in_dim: int, hidden, *, rngs: nnx.Rngs):
         validate.positive_int(in_dim=in_dim)
-        self.mlp = nets.MLP([in_dim, *hidden, 1], lambda z: jax.nn.leaky_relu(z, 0.2), rngs=rngs)
+        self.mlp = layers.MLP([in_dim, *hidden, 1], lambda z: jax.nn.leaky_relu(z, 0.2), rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         return self.mlp(x.reshape(x.shape[0], -1))[:, 0]
@@ -218,7 +220,7 @@ def init(generator, discriminator, g_optimizer: optax.GradientTransformation,
 def alternating_step(g_optimizer: optax.GradientTransformation, d_optimizer: optax.GradientTransformation,
                      loss: str = "non_saturating", d_steps: int = 1, penalty: float = 10.0,
                      one_sided: bool = False) -> train.Step:
-    r"""One round of the game as a step of :func:`helpers.train.fit`: ``d_steps`` updates of the
+    r"""One round of the game as a step of :func:`helpers.core.train.fit`: ``d_steps`` updates of the
     discriminator (or critic) on the batch of data against fresh samples, then one of the generator.
 
     * ``loss="saturating"`` or ``"non_saturating"``: :math:`D` descends :func:`discriminator_loss`,
@@ -277,7 +279,7 @@ def mode_coverage(x, centres, std: float, min_count: int = 20) -> dict:
     :math:`\min_c\lVert\mathbf{x} - \boldsymbol\mu_c\rVert \le 3s`; a mode is *covered* if at least
     ``min_count`` high-quality samples sit at it.  ``x (n, d)``, ``centres (K, d)``, ``s = std``.
     Returns ``{"modes": covered count, "high_quality": fraction, "counts": (K,) high-quality
-    samples per mode}``, the nearest centre from :func:`helpers.toy.nearest_centre`.  For samples of an
+    samples per mode}``, the nearest centre from :func:`helpers.data.toy.nearest_centre`.  For samples of an
     isotropic 2-D mixture the expected high-quality fraction is :math:`1 - e^{-9/2} = 98.9\,\%`
     (:math:`\lVert\mathbf{x} - \boldsymbol\mu\rVert^2/s^2 \sim \chi^2_2`).
     """

@@ -9,7 +9,7 @@ the layer below to
 with :math:`W^l` of shape ``(n_l, n_{l-1})``.  Code works on a batch of n inputs at once, one per
 row, so ``z = a @ W.T + b`` has shape ``(n, n_l)``.  The hand-written network stores its
 parameters as a list of ``{"W": (n_l, n_{l-1}), "b": (n_l,)}`` dicts, layer 1 first.  The same
-network as a Flax NNX module, for training, is :class:`helpers.nets.MLP`.
+network as a Flax NNX module, for training, is :class:`helpers.networks.layers.MLP`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtr
 
-from helpers import validate
+from helpers.core import validate
 
 Params = list[dict[str, jax.Array]]
 

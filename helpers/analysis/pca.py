@@ -25,8 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from helpers import validate
-from helpers.validate import positive_int
+from helpers.core import validate
+from helpers.core.validate import positive_int
 
 
 class PCA(NamedTuple):
