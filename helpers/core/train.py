@@ -132,6 +132,15 @@ def _full_batch(step, steps, carry, key, data):
     return jax.lax.scan(lambda c, k: step(c, data, k), carry, jax.random.split(key, steps))
 
 
+def _check_finite(data) -> None:
+    """NaN or infinity in the data would train to a NaN loss without a word: refuse it by name."""
+    leaves = jax.tree_util.tree_leaves_with_path(data)
+    for path, leaf in leaves:
+        if jnp.issubdtype(leaf.dtype, jnp.inexact):
+            name = "data" + jax.tree_util.keystr(path)
+            validate.finite(name, leaf)
+
+
 def _check(data, epochs, batch_size, loop, evaluate) -> int | None:
     if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
         raise ValueError(f"epochs={epochs!r}; expected a positive integer")
@@ -224,10 +233,12 @@ def fit(
     n = _check(data, epochs, batch_size, loop, evaluate)
     parallel.check_mesh(mesh)
     data = jax.tree.map(jnp.asarray, data)
+    _check_finite(data)
     carry = parallel.replicate(carry, mesh)
     if n is None:  # full batch: one program for the whole run
         data = parallel.shard(data, mesh, name="data") if data is not None else None
-        carry, metrics = _full_batch(step, int(epochs), carry, key, data)
+        with validate.run_time_errors("inside train.fit"):
+            carry, metrics = _full_batch(step, int(epochs), carry, key, data)
         history = {name: np.asarray(value) for name, value in metrics.items()}
         if "loss" in history:
             history["step_loss"] = history["loss"]
@@ -248,8 +259,9 @@ def fit(
     per_epoch: list[dict] = []
     step_losses = []
     bar = _ProgressBar(int(epochs), disable=not progress)
-    for epoch_key in jax.random.split(key, epochs):
-        carry, metrics = run_epoch(carry, epoch_key, data)
+    for epoch, epoch_key in enumerate(jax.random.split(key, epochs)):
+        with validate.run_time_errors(f"inside train.fit, epoch {epoch + 1}"):
+            carry, metrics = run_epoch(carry, epoch_key, data)
         row = {name: np.asarray(jnp.mean(value, axis=0)) for name, value in metrics.items()}
         if "loss" in metrics:
             step_losses.append(np.asarray(metrics["loss"]))

@@ -1,21 +1,65 @@
-"""The argument checks every public helper runs first.
+"""The checks every public helper runs first: shapes in the signature, one rule per physical value.
 
-Each check raises ``ValueError`` (or ``TypeError`` for a value of the wrong kind, such as an
-integer seed where a key belongs) naming the argument, the value and what was expected, before any
-compiled code runs.  Checks of *values* (a range, spins of +-1, labels below K) need concrete
-numbers: inside ``jax.jit`` or ``lax.scan`` the arrays are tracers and only their shapes and dtypes
-are known, so those checks run on the eager call and are skipped when the function is traced (its
-caller was checked).  Shape and dtype checks run in both cases.
+* **Shapes and dtypes** are stated in the signature with jaxtyping (``Float[AnyArray, "batch n"]``,
+  named dimensions shared across arguments) and checked by :func:`shaped` at every call and every
+  trace; the error names the argument, its shape and dtype, and the annotation it missed.
+* **Values** (spins of +-1, labels below K, pixels in [0, 1], a time index in 1..T, finite data) are
+  checked by one rule each, which *returns* its argument: ``x = validate.spins("spins", x)``.  On a
+  concrete array the rule raises ``ValueError`` naming the values found; on a traced one (inside
+  ``jax.jit``, ``lax.scan`` or :func:`helpers.core.train.fit`) it attaches ``equinox.error_if``, so
+  the compiled program stops with the same message when the values arrive.  (Using the returned
+  array is what keeps the check in the program.)  :func:`helpers.core.train.fit` turns such a stop
+  into a ``ValueError``.
+* Numbers and options (``positive_int``, ``choice``, ``key`` ...) are plain Python checks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 from collections.abc import Sequence
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from beartype import BeartypeConf, beartype
+from jaxtyping import jaxtyped
+
+AnyArray = jax.Array | np.ndarray
+"""What an array argument may be: a JAX array (or tracer) or a NumPy array; used in annotations
+such as ``Float[AnyArray, "batch n_visible"]``."""
+
+_TYPECHECKER = beartype(conf=BeartypeConf(is_pep484_tower=True))  # an int passes where a float is asked
+
+
+def shaped(function):
+    """Check ``function``'s jaxtyping annotations at every call and every trace: dtypes, ranks, and
+    named dimensions that must agree across arguments (``"batch n"`` and ``"batch"``).  A mismatch
+    raises ``TypeError`` naming the argument, its shape and dtype and the annotation."""
+    return jaxtyped(typechecker=_TYPECHECKER)(function)
+
+
+_PREFIX = "[value check] "
+
+
+def _at_run_time(x, bad, message: str):
+    """``x`` unchanged, with ``message`` raised when the compiled program finds ``bad`` true."""
+    return eqx.error_if(x, jnp.any(bad), _PREFIX + message)
+
+
+@contextlib.contextmanager
+def run_time_errors(where: str):
+    """Turn a value rule's stop inside compiled code (an ``XlaRuntimeError`` wrapping the rule's
+    message) into the ``ValueError`` an eager call would raise, saying ``where`` it was found."""
+    try:
+        yield
+    except Exception as error:  # JaxRuntimeError; its class moved between JAX releases
+        found = re.search(re.escape(_PREFIX) + r"([^\n]*)", str(error))
+        if found is None:
+            raise
+        raise ValueError(f"{found.group(1)} (found {where})") from None
 
 
 def concrete(x) -> np.ndarray | None:
@@ -164,12 +208,18 @@ def same_shape(**arrays) -> None:
         raise ValueError(" and ".join(f"{n} {s}" for n, s in shapes.items()) + "; expected the same shape")
 
 
-def values_in(name: str, x, low: float, high: float, what: str | None = None) -> None:
-    """Every value of ``x`` must be finite and in [low, high] (checked when ``x`` is concrete).
-    ``what`` describes the expected values in the message (e.g. "pixels in [0, 1]")."""
+def values_in(name: str, x, low: float, high: float, what: str | None = None):
+    """Every value of ``x`` must be finite and in [low, high]; returns ``x`` (use it: under ``jit``
+    the check travels with the returned array).  ``what`` describes the expected values in the
+    message (e.g. "pixels in [0, 1]")."""
     values = concrete(x)
-    if values is None or values.size == 0:
-        return
+    if values is None:
+        expected = what or f"finite values in [{low:g}, {high:g}]"
+        inside = (x >= low) & (x <= high) if math.isfinite(low) or math.isfinite(high) else jnp.isfinite(x)
+        message = f"{name} has NaN, infinite or out-of-range values; expected {expected}"
+        return _at_run_time(x, ~inside, message)
+    if values.size == 0:
+        return x
     lo, hi = float(values.min()), float(values.max())  # NaN propagates through min and max
     if not (math.isfinite(lo) and math.isfinite(hi)):
         bad = int(np.sum(~np.isfinite(values)))
@@ -177,30 +227,54 @@ def values_in(name: str, x, low: float, high: float, what: str | None = None) ->
     if lo < low or hi > high:
         expected = what or f"values in [{low:g}, {high:g}]"
         raise ValueError(f"{name} has values in [{lo:g}, {hi:g}]; expected {expected}")
+    return x
 
 
-def finite(name: str, x) -> None:
-    """Every value of ``x`` must be finite (checked when ``x`` is concrete)."""
-    values_in(name, x, -math.inf, math.inf)
+def finite(name: str, x):
+    """Every value of ``x`` must be finite (no NaN or infinity); returns ``x``."""
+    return values_in(name, x, -math.inf, math.inf)
 
 
-def integers_in(name: str, x, low: int, high: int) -> None:
-    """``x`` must hold integers (dtype) in [low, high] (the range checked when ``x`` is concrete).
-    JAX clamps or wraps an index out of range without an error, so every index is checked here."""
+def unit_interval(name: str, x, what: str = "values in [0, 1]"):
+    """Every value of ``x`` in [0, 1] (pixels before a Bernoulli likelihood, probabilities); returns ``x``."""
+    return values_in(name, x, 0.0, 1.0, what)
+
+
+def integers_in(name: str, x, low: int, high: int):
+    """``x`` must hold integers (dtype) in [low, high]; returns ``x``.  JAX clamps or wraps an index
+    out of range without an error, so every index is checked here, also under ``jit``."""
     x = array(name, x, kind="integer")
     values = concrete(x)
-    if values is not None and values.size and (values.min() < low or values.max() > high):
+    if values is None:
+        return _at_run_time(x, (x < low) | (x > high), f"{name} has values outside [{low}, {high}]; "
+                                                        f"expected integers in [{low}, {high}]")
+    if values.size and (values.min() < low or values.max() > high):
         raise ValueError(f"{name} has values in [{values.min()}, {values.max()}]; "
                          f"expected integers in [{low}, {high}]")
+    return x
 
 
-def spins(name: str, x) -> None:
-    """``x`` must hold Ising spins: every value -1 or +1 (checked when concrete)."""
+def labels(name: str, y, n_classes: int):
+    """Class labels: integers in 0..n_classes-1 (labels 1..10 for ten classes are refused); returns ``y``."""
+    return integers_in(name, y, 0, n_classes - 1)
+
+
+def time_index(name: str, t, T: int):
+    """Diffusion time steps: integers in 1..T (JAX would clamp T + 1 to T silently); returns ``t``."""
+    return integers_in(name, t, 1, T)
+
+
+def spins(name: str, x):
+    """``x`` must hold Ising spins: every value -1 or +1; returns ``x``."""
     values = concrete(x)
-    if values is not None and values.size and not np.all(np.abs(values) == 1):
+    if values is None:
+        return _at_run_time(x, jnp.abs(x) != 1, f"{name} has values other than -1 and +1; expected spins "
+                                                 f"-1 or +1 (binary 0/1 units convert with 2 x - 1)")
+    if values.size and not np.all(np.abs(values) == 1):
         found = np.unique(values)
         raise ValueError(f"{name} has values {found[:5].tolist()}{' ...' if found.size > 5 else ''}; "
                          f"expected spins -1 or +1 (binary 0/1 units convert with 2 x - 1)")
+    return x
 
 
 def callable_(name: str, value) -> None:
