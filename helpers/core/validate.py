@@ -126,6 +126,16 @@ def nonnegative_number(**values) -> None:
             raise ValueError(f"{name}={value!r}; expected a finite number >= 0")
 
 
+def layer_sizes(name: str, sizes, at_least: int = 2, what: str = "layer sizes") -> tuple[int, ...]:
+    """A list of positive integers (layer widths), at least ``at_least`` of them; returned as a tuple."""
+    if isinstance(sizes, str | bytes) or not hasattr(sizes, "__iter__"):
+        raise ValueError(f"{name}={sizes!r}; expected a list of at least {at_least} positive integers ({what})")
+    sizes = list(sizes)
+    if len(sizes) < at_least or any(not is_integer(n) or n < 1 for n in sizes):
+        raise ValueError(f"{name}={sizes!r}; expected a list of at least {at_least} positive integers ({what})")
+    return tuple(int(n) for n in sizes)
+
+
 def even_int(**values) -> None:
     """Each value must be an even integer >= 2 (a sinusoidal embedding's width)."""
     for name, value in values.items():
