@@ -56,7 +56,7 @@ LATEST_PYTHON ?= $(shell for p in python3.15 python3.14 python3.13 python3.12 \
     done | sort -r | head -n 1 | cut -d " " -f 2)
 LATEST_VENV := .venv-latest
 LATEST_BIN  := $(LATEST_VENV)/bin
-LATEST_PACKAGES := jax jaxlib flax optax numpy scipy scikit-learn matplotlib tqdm \
+LATEST_PACKAGES := jax jaxlib flax optax jaxtyping beartype equinox numpy scipy scikit-learn matplotlib tqdm \
     ipywidgets pytest pytest-xdist nbval nbconvert ipykernel
 LATEST_TESTS ?= tests notebooks/01_feedforward_networks.ipynb notebooks/06_variational_autoencoders.ipynb \
     notebooks/08_generative_adversarial_networks.ipynb

@@ -20,6 +20,7 @@ the data (their rates are per image, so they compare).  Target: the notebook's f
 least 45 % of the matmul rate.  Prints a table, then one JSON object on the last line.
 """
 
+import argparse
 import os
 import time
 
@@ -84,6 +85,11 @@ def images_per_second(model, arrays, loop: str) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    tags = ("patches_scan", "patches_steps", "flax_steps", "flax_scan")
+    parser.add_argument("--forms", nargs="+", choices=tags, default=list(tags),
+                        help="forms to time (default: all four; flax_scan alone takes about 10 minutes)")
+    chosen = parser.parse_args().forms
     images, labels = datasets.load_mnist("train")
     full = (jnp.asarray(images), jnp.asarray(labels))
     part = lambda n: (full[0][: n * BATCH], full[1][: n * BATCH])  # noqa: E731  the first n batches
@@ -116,8 +122,10 @@ def main() -> None:
         "mflop_per_image": round(FLOPS_PER_IMAGE / 1e6, 2),
     }
     for (name, (make, arrays, loop)), tag in zip(
-        cases.items(), ("patches_scan", "patches_steps", "flax_steps", "flax_scan"), strict=True
+        cases.items(), tags, strict=True
     ):
+        if tag not in chosen:
+            continue
         rate = images_per_second(make(), arrays, loop)
         gflops = FLOPS_PER_IMAGE * rate / 1e9
         rows.append(
