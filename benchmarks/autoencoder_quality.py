@@ -49,7 +49,7 @@ def main() -> None:
 
     train_images = jnp.asarray(datasets.load_mnist("train")[0].reshape(-1, 784))
     test_images = jnp.asarray(datasets.load_mnist("test")[0].reshape(-1, 784))
-    principal = pca.fit(train_images, args.code)
+    principal = pca.from_data(train_images, args.code)
     pca_error = float(jnp.mean(pca.squared_error(principal, test_images)))
 
     k_init, k_fit = jax.random.split(jax.random.key(2006))
@@ -64,7 +64,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     if args.noise > 0:
-        step = train.gradient_step(autoencoder.denoising_loss, optimizer, sigma=args.noise)
+        step = train.gradient_step(autoencoder.denoising_autoencoder_loss, optimizer, sigma=args.noise)
     else:
         step = train.gradient_step(autoencoder.reconstruction_loss, optimizer)
     (model, _), history = train.fit(step,

@@ -8,7 +8,8 @@ noise prediction), Nichol and Dhariwal's cosine schedule (T = 1000), the simple 
 min-SNR-5 weights (``--gamma 0`` for none), Adam with warm-up and cosine decay, x0-clipping to
 [-1, 1] while sampling.  Quality is the Fréchet
 distance in the 128 penultimate features of the fixed 28 x 28 MNIST classifier
-(``helpers.analysis.metrics.digit_classifier(28)``), against 5000 test digits, with held-out test digits
+(``helpers.analysis.metrics.digit_classifier(jax.random.key(0), 28)``), against 5000 test digits, with
+held-out test digits
 as the floor and Gaussian noise as the ceiling (``helpers.analysis.metrics.digit_quality``, as notebooks 07
 and 08 judge their 14 x 14 digits).  Both samplers are compiled before they are timed.
 
@@ -91,7 +92,7 @@ def main() -> None:
         samples[name] = jax.block_until_ready(sample(key))
         seconds[name] = time.perf_counter() - t0
 
-    classifier = metrics.digit_classifier(28)
+    classifier = metrics.digit_classifier(jax.random.key(0), 28)
     held_out = test[5000 : 5000 + args.samples]
     quality = {
         name: metrics.digit_quality(k_noise, classifier, x, test[:5000], held_out)

@@ -65,7 +65,7 @@ def main() -> None:
     t0 = time.perf_counter()
     estimates = []
     for r in range(args.ais_repeats):
-        log_z, se, _ = ais.log_partition(jax.random.fold_in(k_ais, r), params, ais.schedule(),
+        log_z, se, _ = ais.log_partition(jax.random.fold_in(k_ais, r), params, ais.beta_schedule(),
                                          n_runs=args.ais_runs, base_bias=base_bias, mesh=mesh)
         estimates.append((float(log_z), float(se)))
     ais_seconds = time.perf_counter() - t0

@@ -12,7 +12,7 @@ def correlate2d(x, w):
 
 def elman_unroll(params, xs, h0):
     def step(h, x):
-        h = jnp.tanh(h @ params["Wh"] + x @ params["Wx"] + params["b"])
+        h = jnp.tanh(h @ params.Wh + x @ params.Wx + params.b)
         return h, h
 
     return jax.lax.scan(step, h0, xs)[1]

@@ -10,7 +10,7 @@ from flax import nnx
 
 from helpers import checks, notebook, results
 from helpers.analysis import distances, metrics, pca
-from helpers.core import cache, optim, parallel, rng, train, validate
+from helpers.core import arrays, cache, optim, parallel, rng, train, validate
 from helpers.data import datasets, toy
 from helpers.generative import ais, autoencoder, denoisers, diffusion, diffusion_sampling, ebm, gan, rbm, vae
 from helpers.networks import conv, ffnn, layers, rnn

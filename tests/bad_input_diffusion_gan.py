@@ -1,6 +1,39 @@
 """Bad input for diffusion models and GANs; the cases run in tests/test_bad_input.py."""
 
+import math
+
 from bad_input_common import *  # noqa: F403
+
+NAN_IMAGES = jnp.ones((3, 4)).at[0, 1].set(jnp.nan)
+T_PAST_END = jnp.array([1, 2, 11])  # JAX would read alpha_bar_10 for t = 11 without a word
+
+
+def halving_model(x, t):  # a noise predictor whose output depends on its input (zeros_like would not)
+    return 0.5 * x
+
+
+def quadratic_critic(x):  # a critic whose gradient depends on the point (a linear one's would not)
+    return jnp.sum(x**2, axis=1)
+
+
+def fit_with_time_steps(t):
+    """train.fit on a step whose loss takes its time steps from the data (a student's own loss)."""
+    def step(carry, batch, key):
+        return carry, {"loss": jnp.mean(diffusion.q_sample(SCHEDULE, X, batch, X))}
+    return train.fit(step, 0, t, key=KEY, epochs=1, batch_size=3, progress=False)
+
+
+def fit_simple_loss_on_log_data(data):
+    """train.fit on the simple loss of log(data): a preprocessing step inside the loss makes NaN."""
+    def step(carry, batch, key):
+        return carry, {"loss": diffusion.simple_loss(key, halving_model, SCHEDULE, jnp.log(batch))}
+    return train.fit(step, 0, data, key=KEY, epochs=1, batch_size=3, progress=False)
+
+
+def game_step_under_jit(batch):
+    g, d = gan.Generator(2, [4], 4, rngs=nnx.Rngs(0)), gan.Discriminator(4, [4], rngs=nnx.Rngs(1))
+    carry = gan.init(g, d, optax.sgd(0.1), optax.sgd(0.1), (4,))
+    return jax.jit(gan.alternating_step(optax.sgd(0.1), optax.sgd(0.1)))(carry, batch, KEY)
 
 CASES = [
     # helpers.generative.denoisers
@@ -19,7 +52,7 @@ CASES = [
      TypeError, "schedule"),
     ("denoisers", "network not callable",
      lambda: denoisers.VPrediction("net", SCHEDULE),
-     TypeError, "net='net'"),
+     TypeError, "parameter 'net'"),
     # helpers.generative.diffusion
     ("diffusion", "t above T",
      lambda: diffusion.q_sample(SCHEDULE, X[:, :2], jnp.array([11, 1, 1]), X[:, :2]),
@@ -29,7 +62,7 @@ CASES = [
      ValueError, r"t has values in \[-1, 1\]"),
     ("diffusion", "float t",
      lambda: diffusion.q_sample(SCHEDULE, X, jnp.array([1.5, 1, 1]), X),
-     ValueError, "t has dtype float32"),
+     TypeError, "parameter 't'"),
     ("diffusion", "posterior at t = 0",
      lambda: diffusion.posterior(SCHEDULE, X, X, jnp.array([0, 1, 1])),
      ValueError, r"expected integers in \[1, 10\]"),
@@ -84,27 +117,27 @@ CASES = [
      "output='sigmoid'"),
     ("gan", "centres of the wrong dimension",
      lambda: gan.mode_coverage(jnp.ones((5, 2)), jnp.ones((8, 3)), 0.1),
-     ValueError, r"centres has shape \(8, 3\)"),
+     TypeError, "parameter 'centres'"),
     ("gan", "interpolation weights of the wrong length",
      lambda: gan.gradient_penalty(lambda x: x[:, 0], jnp.ones((4, 2)), jnp.ones((4, 2)), jnp.ones(3)),
-     ValueError, r"eps has shape \(3,\)"),
+     TypeError, "parameter 'eps'"),
     ("gan", "densities on different grids",
-     lambda: gan.js_divergence(jnp.ones(5), jnp.ones(6), 0.1), ValueError, "p"),
+     lambda: gan.js_divergence(jnp.ones(5), jnp.ones(6), 0.1), TypeError, "parameter 'q'"),
     # helpers.generative.diffusion and helpers.generative.diffusion_sampling, called directly
     ("diffusion", "integer images for the loss",
      lambda: diffusion.simple_loss(KEY, eps_model, SCHEDULE, jnp.ones((3, 4), jnp.int32)),
-     ValueError, "x0 has dtype int32"),
+     TypeError, "parameter 'x0'"),
     ("diffusion", "schedule as a tuple",
-     lambda: diffusion.prior_kl((1, 2), X), TypeError, "schedule is a tuple"),
+     lambda: diffusion.prior_kl((1, 2), X), TypeError, "parameter 'schedule'"),
     ("diffusion", "noise of another shape",
      lambda: diffusion.q_sample(SCHEDULE, X, jnp.array([1, 1, 1]), X[:, :2]),
-     ValueError, r"eps has shape \(3, 2\)"),
+     TypeError, "parameter 'eps'"),
     ("diffusion", "betas as a matrix",
      lambda: diffusion.schedule_from_betas(np.full((2, 2), 0.1)),
-     ValueError, r"betas has shape \(2, 2\)"),
+     TypeError, "parameter 'betas'"),
     ("diffusion", "one time step for three examples",
      lambda: diffusion.predict_x0(SCHEDULE, X, jnp.array([1]), X),
-     ValueError, r"t has shape \(1,\)"),
+     TypeError, "parameter 't'"),
     ("diffusion", "negative cosine offset",
      lambda: diffusion.cosine_schedule(10, s=-0.1), ValueError, "s=-0.1"),
     ("diffusion_sampling", "DDIM step that does not go back in time",
@@ -113,13 +146,89 @@ CASES = [
      lambda: diffusion_sampling.ddpm_step(KEY, eps_model, SCHEDULE, X, jnp.array([0, 1, 1])),
      ValueError, r"t has values in \[0, 1\]; expected integers in \[1, 10\]"),
     ("diffusion_sampling", "a number as the model",
-     lambda: diffusion_sampling.ddpm_sample(KEY, 3, SCHEDULE, (3, 4)), TypeError, "model=3"),
+     lambda: diffusion_sampling.ddpm_sample(KEY, 3, SCHEDULE, (3, 4)), TypeError, "parameter 'model'"),
     ("diffusion_sampling", "zero DDIM steps",
      lambda: diffusion_sampling.ddim_sample(KEY, eps_model, SCHEDULE, (3, 4), steps=0),
      ValueError, "steps=0"),
     ("diffusion_sampling", "no data shape",
-     lambda: diffusion_sampling.ddpm_sample(KEY, eps_model, SCHEDULE, (3,)), ValueError, r"shape=\(3,\)"),
+     lambda: diffusion_sampling.ddpm_sample(KEY, eps_model, SCHEDULE, (3,)), ValueError, r"shape=\[3\]"),
     ("diffusion_sampling", "negative eta in one step",
      lambda: diffusion_sampling.ddim_step(KEY, eps_model, SCHEDULE, X, 3, 1, eta=-1.0),
      ValueError, "eta=-1.0"),
+    # value rules that hold under jit and inside train.fit
+    ("diffusion", "t past T under jit",
+     lambda: jax.jit(lambda t: diffusion.q_sample(SCHEDULE, X, t, X))(T_PAST_END),
+     Exception, r"\[value check\] t has values outside \[1, 10\]"),
+    ("diffusion", "t past T inside train.fit",
+     lambda: fit_with_time_steps(T_PAST_END), ValueError, r"t has values .*found inside train.fit, epoch 1"),
+    ("diffusion", "t = 0 inside train.fit",
+     lambda: fit_with_time_steps(jnp.array([0, 1, 2])),
+     ValueError, r"t has values .*inside train.fit, epoch 1"),
+    ("diffusion", "q_sample at t = 0 (no step)",
+     lambda: diffusion.q_sample(SCHEDULE, X, jnp.array([0, 1, 1]), X),
+     ValueError, r"t has values in \[0, 1\]"),
+    ("diffusion", "denoising weight at t = 1 under jit",
+     lambda: jax.jit(lambda t: diffusion.denoising_weight(SCHEDULE, t))(jnp.array([1, 2])),
+     Exception, r"\[value check\] t has values outside \[2, 10\]"),
+    ("diffusion", "min-SNR weight past T",
+     lambda: diffusion.min_snr_weight(SCHEDULE, jnp.array([11]), 5.0),
+     ValueError, r"t has values in \[11, 11\]"),
+    ("diffusion", "NaN images for the loss",
+     lambda: diffusion.simple_loss(KEY, eps_model, SCHEDULE, NAN_IMAGES), ValueError, "x0 has 1 NaN"),
+    ("diffusion", "NaN images for the loss under jit",
+     lambda: jax.jit(lambda x: diffusion.simple_loss(KEY, halving_model, SCHEDULE, x))(NAN_IMAGES),
+     Exception, r"\[value check\] x0 has NaN"),
+    ("diffusion", "NaN images for the loss inside train.fit",
+     lambda: fit_simple_loss_on_log_data(jnp.array([[1.0, 2.0], [-1.0, 1.0], [3.0, 1.0]])),
+     ValueError, r"x0 has NaN.*found inside train.fit, epoch 1"),
+    ("diffusion", "a list as data",
+     lambda: diffusion.q_sample(SCHEDULE, [[1.0, 2.0]], jnp.array([1]), jnp.ones((1, 2))),
+     TypeError, "parameter 'x0'"),
+    ("diffusion", "posterior of data that would broadcast",
+     lambda: diffusion.posterior(SCHEDULE, X, X[:, :1], jnp.array([1, 2, 3])), TypeError, "parameter 'x0'"),
+    ("diffusion_sampling", "ancestral step past T under jit",
+     lambda: jax.jit(lambda t: diffusion_sampling.ddpm_step(KEY, eps_model, SCHEDULE, X, t))(T_PAST_END),
+     Exception, r"\[value check\] t has values outside \[1, 10\]"),
+    ("diffusion_sampling", "DDIM step past T under jit",
+     lambda: jax.jit(lambda t: diffusion_sampling.ddim_step(KEY, eps_model, SCHEDULE, X, t, 1))(11),
+     Exception, r"\[value check\] t has values outside \[1, 10\]"),
+    ("diffusion_sampling", "DDIM step to t_prev = -1",
+     lambda: diffusion_sampling.ddim_step(KEY, eps_model, SCHEDULE, X, 3, -1),
+     ValueError, r"t_prev has values in \[-1, -1\]"),
+    ("diffusion_sampling", "one time step per batch, not per example",
+     lambda: diffusion_sampling.ddpm_step(KEY, eps_model, SCHEDULE, X, jnp.array([3])),
+     TypeError, "parameter 't'"),
+    ("denoisers", "MLP denoiser at t = 0",
+     lambda: denoisers.MLPDenoiser(4, 8, 1, T=10, rngs=nnx.Rngs(0))(X, jnp.array([0, 1, 2])),
+     ValueError, r"t has values in \[0, 2\]; expected integers in \[1, 10\]"),
+    ("denoisers", "v-prediction past T under jit",
+     lambda: jax.jit(lambda t: denoisers.VPrediction(eps_model, SCHEDULE)(X, t))(T_PAST_END),
+     Exception, r"\[value check\] t has values outside \[1, 10\]"),
+    ("denoisers", "spin denoiser with float time steps",
+     lambda: denoisers.SpinDenoiser(2, SCHEDULE, radius=1, rngs=nnx.Rngs(0))(X, jnp.ones(3)),
+     TypeError, "parameter 't'"),
+    ("gan", "seed as key for the critic",
+     lambda: gan.critic_loss(0, lambda x: x[:, 0], X, X), TypeError, "key=0"),
+    ("gan", "critic loss with the key last (the old order)",
+     lambda: gan.critic_loss(lambda x: x[:, 0], X, X, KEY), TypeError, "parameter 'critic'"),
+    ("gan", "interpolation weights outside [0, 1]",
+     lambda: gan.gradient_penalty(lambda x: x[:, 0], X, X, jnp.array([0.0, 0.5, 2.0])),
+     ValueError, r"eps has values in \[0, 2\]"),
+    ("gan", "interpolation weights outside [0, 1] under jit",
+     lambda: jax.jit(lambda e: gan.gradient_penalty(quadratic_critic, X, X, e))(jnp.array([0.0, 0.5, 2.0])),
+     Exception, r"\[value check\] eps has"),
+    ("gan", "a negative density",
+     lambda: gan.js_divergence(jnp.array([0.5, -0.1, 0.6]), jnp.ones(3) / 3, 1.0),
+     ValueError, r"p has values in \[-0.1, 0.6\]; expected densities >= 0"),
+    ("gan", "densities of different shapes for D*",
+     lambda: gan.optimal_discriminator(jnp.ones(4), jnp.ones(5)), TypeError, "parameter 'p_g'"),
+    ("gan", "NaN data for the game under jit",
+     lambda: game_step_under_jit(NAN_IMAGES), Exception, r"\[value check\] batch has NaN"),
+    ("gan", "NaN samples for the mode count",
+     lambda: gan.mode_coverage(jnp.ones((4, 2)).at[0, 0].set(math.nan), jnp.ones((8, 2)), 0.1),
+     ValueError, "x has 1 NaN"),
+    ("gan", "logits of a batch of images",
+     lambda: gan.value_function(jnp.ones((4, 2)), jnp.ones(4)), TypeError, "parameter 'real_logits'"),
+    ("gan", "zero samples", lambda: gan.sample(KEY, gan.Generator(2, [4], 2, rngs=nnx.Rngs(0)), 0),
+     ValueError, "n=0"),
 ]

@@ -77,7 +77,7 @@ def main() -> None:
 
     # AIS runs and IWAE samples split over the devices.
     params = rbm.init_params(jax.random.key(4), 20, 8, scale=0.3)
-    betas = ais.schedule(50, 200, 200)
+    betas = ais.beta_schedule(50, 200, 200)
     log_z = {name: ais.log_partition(jax.random.key(5), params, betas, n_runs=64, mesh=m)[0]
              for name, m in (("one", None), ("four", mesh))}
     out["ais_log_z"] = [float(log_z["one"]), float(log_z["four"])]
@@ -111,7 +111,7 @@ def persistent_chains(mesh, binary) -> dict:
         (params, _, chains), history = train.fit(rbm.cd_step(optimizer, k=1, persistent=True, mesh=m), carry,
                                                  binary, key=jax.random.key(9), epochs=2, batch_size=64,
                                                  progress=False, mesh=m)
-        pcd[name] = (history["step_loss"], chains, params["W"])
+        pcd[name] = (history["step_loss"], chains, params.W)
     out["pcd_steps"] = int(pcd["one"][0].shape[0])
     out["pcd_loss_relative_difference"] = relative(pcd["four"][0], pcd["one"][0])
     out["pcd_loss_scaled_difference"] = scaled_difference(pcd["four"][0], pcd["one"][0])
@@ -137,7 +137,7 @@ def persistent_chains(mesh, binary) -> dict:
     for name, m in (("one", None), ("four", mesh)):
         model = layers.MLP([2, 32, 1], "swish", rngs=nnx.Rngs(11))
         optimizer = optax.adam(1e-3, b1=0.0)
-        step = ebm.cd_step(optimizer, noise, langevin_steps=10, step_size=1e-2, alpha=0.01, mesh=m)
+        step = ebm.langevin_cd_step(optimizer, noise, langevin_steps=10, step_size=1e-2, alpha=0.01, mesh=m)
         carry = (*train.init(model, optimizer), noise(jax.random.key(12), 512))
         (_, _, buffer), history = train.fit(step, carry, points, key=jax.random.key(13), epochs=2,
                                             batch_size=64, progress=False, mesh=m)

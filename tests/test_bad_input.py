@@ -42,6 +42,7 @@ def test_every_public_module_has_at_least_five_cases():
     modules = {  # every module of every subpackage: a new module needs cases too
         info.name.rsplit(".", 1)[-1] for info in pkgutil.walk_packages(helpers.__path__, "helpers.")
         if not info.ispkg and not info.name.rsplit(".", 1)[-1].startswith("_")
+        and not info.name.startswith("helpers.checks.")  # the exercises: one label, "checks"
     }
     assert len(modules) >= 28
     assert {m: counts.get(m, 0) for m in modules if counts.get(m, 0) < 5} == {}
@@ -60,15 +61,20 @@ def test_reasonable_values_are_accepted():
     assert ising.energy(jnp.ones((4, 4), jnp.float32)) == -32.0  # float +-1 spins are spins too
 
 
-def test_checks_inside_jit_use_shapes_only():
-    # Inside a compiled function the values are unknown: shape checks still run, value checks wait.
+def test_checks_inside_jit_check_shapes_at_trace_and_values_at_run_time():
+    # Inside a compiled function the shapes and dtypes are checked while tracing; the value rules
+    # travel with the compiled program and stop it when the values arrive.
     @jax.jit
     def weights(t):
         return diffusion.denoising_weight(SCHEDULE, t)
 
     assert weights(jnp.array([2, 10])).shape == (2,)
-    with pytest.raises(ValueError, match="t has dtype float32; expected integer"):
+    with pytest.raises(TypeError, match="parameter 't'"):  # float time steps: refused while tracing
         jax.jit(lambda t: diffusion.denoising_weight(SCHEDULE, t))(jnp.array([2.0]))
+    for bad in ([1, 5], [2, 11]):  # the same compiled function, values outside 2..T
+        with pytest.raises(Exception, match=r"\[value check\] t has values outside \[2, 10\]"):
+            jax.block_until_ready(weights(jnp.array(bad)))
+    assert weights(jnp.array([3, 4])).shape == (2,)  # and it still runs on good values
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,10 +2,16 @@
 wrong result, and heals itself (helpers.core.cache, the Ising configurations, the digit classifier)."""
 
 import json
+import os
+import signal
 import struct
+import subprocess
+import sys
 import tempfile
+import time
 import warnings
 import zipfile
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -138,6 +144,87 @@ def test_damaged_file_that_cannot_be_removed_still_gives_none(tmp_path, monkeypa
 
 
 # ---------------------------------------------------------------------------------------------
+# A writer killed mid-write: its temporary is removed by the next write or read of the same file
+# ---------------------------------------------------------------------------------------------
+REPO = Path(__file__).resolve().parent.parent
+WRITER = """import sys, time
+from helpers.core import cache
+with cache.atomic_file(sys.argv[1]) as tmp:
+    open(tmp, "wb").write(b"half a file")
+    print("writing", flush=True)
+    time.sleep(600)
+"""
+
+
+def start_writer(path):
+    """Another process inside ``atomic_file(path)``, its temporary half written; returns it running."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True,
+                              cwd=REPO, env=env)
+    assert writer.stdout.readline().strip() == "writing"
+    return writer
+
+
+def kill(writer):
+    os.kill(writer.pid, signal.SIGKILL)  # no finally block runs: the temporary stays
+    writer.wait()
+    writer.stdout.close()
+
+
+def temporaries(path):
+    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
+
+
+@pytest.mark.parametrize("then", ["store", "load"])
+def test_a_killed_writer_leaves_a_temporary_that_the_next_write_or_read_removes(tmp_path, then):
+    path = tmp_path / "c.npz"
+    other = tmp_path / "d.npz"
+    writers = [start_writer(path), start_writer(other)]
+    try:
+        left = temporaries(path)
+        assert len(left) == 1 and left[0].read_bytes() == b"half a file"
+        write_good(path)  # a live writer's temporary survives a write and a read by another process
+        assert cache.load(path, PARAMS) is not None and temporaries(path) == left
+        for writer in writers:
+            kill(writer)
+        assert temporaries(path) == left and len(temporaries(other)) == 1
+        if then == "store":
+            write_good(path)
+        else:
+            assert cache.load(path, PARAMS) is not None
+        assert temporaries(path) == []
+        assert len(temporaries(other)) == 1  # another file's temporary is left to that file's next use
+    finally:
+        for writer in writers:
+            if writer.poll() is None:
+                kill(writer)
+
+
+def test_temporaries_whose_writer_cannot_be_asked_are_removed_only_when_long_untouched(tmp_path):
+    path = tmp_path / "c.npz"
+    names = {"old_naming": ".c.npz.k2j4h5f.tmp", "other_host": ".c.npz.elsewhere_4242.ab_c1.tmp"}
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"part")
+    (tmp_path / ".d.npz.k2j4h5f.tmp").write_bytes(b"part")  # another file's
+    assert cache.remove_stale_temporaries(path) == []  # fresh: a writer elsewhere may be at work
+    stale = time.time() - cache.STALE_AFTER - 60
+    for name in [*names.values(), ".d.npz.k2j4h5f.tmp"]:
+        os.utime(tmp_path / name, (stale, stale))
+    assert sorted(p.name for p in cache.remove_stale_temporaries(path)) == sorted(names.values())
+    assert [p.name for p in tmp_path.iterdir()] == [".d.npz.k2j4h5f.tmp"]
+
+
+def test_cache_dir_avoids_read_only_data_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("ADVML_CACHE_DIR", raising=False)
+    monkeypatch.setenv("ADVML_DATA_DIR", str(tmp_path))
+    assert cache.cache_dir() == tmp_path
+    monkeypatch.setenv("ADVML_DATA_DIR", str(tmp_path / "missing"))
+    assert cache.cache_dir() == Path.home() / ".cache" / "advml"
+    monkeypatch.setenv("ADVML_CACHE_DIR", str(tmp_path / "c"))
+    assert cache.cache_dir() == tmp_path / "c"
+
+
+# ---------------------------------------------------------------------------------------------
 # The two caches of the course: Ising configurations and the digit classifier
 # ---------------------------------------------------------------------------------------------
 ISING = dict(L=4, temperatures=[1.5, 3.0], n_per_T=8, chains_per_T=4, pilot_steps=20)
@@ -191,12 +278,13 @@ def test_ising_cache_in_unwritable_folder_still_returns_the_result(cache_dir, mo
 
 @pytest.mark.usefixtures("mnist_available")
 def test_digit_classifier_cache_heals(cache_dir):
-    model = metrics.digit_classifier(size=14, epochs=1)
-    path = cache_dir / "classifiers" / "mnist14_mlp_v3_e1_s0.npz"
+    model = metrics.digit_classifier(jax.random.key(0), size=14, epochs=1)
+    path = cache_dir / "classifiers" / "mnist14_mlp_v3_e1_k0-0.npz"
     assert path.is_file() and 0.9 < model.accuracy <= 1
     x = np.asarray(datasets.prepare_images(datasets.load_mnist("test")[0][:50], 14, (-1.0, 1.0)))
     reference = np.asarray(model(x))
-    np.testing.assert_array_equal(np.asarray(metrics.digit_classifier(size=14, epochs=1)(x)), reference)
+    again = metrics.digit_classifier(jax.random.key(0), size=14, epochs=1)
+    np.testing.assert_array_equal(np.asarray(again(x)), reference)
 
     with np.load(path) as stored:  # a well-formed file whose first weight matrix has the wrong shape
         arrays = {name: stored[name] for name in stored.files if not name.startswith("_")}
@@ -204,10 +292,11 @@ def test_digit_classifier_cache_heals(cache_dir):
     arrays["leaf0"] = arrays["leaf0"][:-1]
     cache.store(path, params, **arrays)
     with pytest.warns(cache.CacheWarning, match="leaf0"):
-        healed = metrics.digit_classifier(size=14, epochs=1)
+        healed = metrics.digit_classifier(jax.random.key(0), size=14, epochs=1)
     np.testing.assert_allclose(np.asarray(healed(x)), reference, rtol=1e-5, atol=1e-5)
 
     damage(path, "garbage")
     with pytest.warns(cache.CacheWarning, match="unusable"):
-        metrics.digit_classifier(size=14, epochs=1)
-    assert metrics.digit_classifier(size=14, epochs=1).accuracy == pytest.approx(model.accuracy)
+        metrics.digit_classifier(jax.random.key(0), size=14, epochs=1)
+    healed = metrics.digit_classifier(jax.random.key(0), size=14, epochs=1)
+    assert healed.accuracy == pytest.approx(model.accuracy)

@@ -28,10 +28,10 @@ softplus_pair = (S[1].softplus, S[1].softplus_prime)
 
 def _naive_cd1(key, params, x):  # the negative phase reuses p(h|x) of the data
     k_h, k_x = jax.random.split(key)
-    ph = jax.nn.sigmoid(params["b"] + x @ params["W"])
+    ph = jax.nn.sigmoid(params.b + x @ params.W)
     h = jax.random.bernoulli(k_h, ph).astype(x.dtype)
-    x_neg = jax.random.bernoulli(k_x, jax.nn.sigmoid(params["a"] + h @ params["W"].T)).astype(x.dtype)
-    return {"a": (x - x_neg).mean(0), "b": ph.mean(0) - ph.mean(0), "W": (x - x_neg).T @ ph / len(x)}
+    x_neg = jax.random.bernoulli(k_x, jax.nn.sigmoid(params.a + h @ params.W.T)).astype(x.dtype)
+    return type(params)((x - x_neg).mean(0), ph.mean(0) - ph.mean(0), (x - x_neg).T @ ph / len(x))
 
 
 def _half_backprop(params, x, y):

@@ -5,8 +5,12 @@ import functools
 import gzip
 import hashlib
 import http.server
+import os
+import re
 import socket
 import struct
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -194,14 +198,19 @@ def test_data_dir_follows_environment(monkeypatch, tmp_path):
     assert datasets.data_dir() == Path.home() / ".cache" / "advml"
 
 
-def test_cache_dir_avoids_read_only_data_dir(monkeypatch, tmp_path):
-    monkeypatch.delenv("ADVML_CACHE_DIR", raising=False)
-    monkeypatch.setenv("ADVML_DATA_DIR", str(tmp_path))
-    assert datasets.cache_dir() == tmp_path
-    monkeypatch.setenv("ADVML_DATA_DIR", str(tmp_path / "missing"))
-    assert datasets.cache_dir() == Path.home() / ".cache" / "advml"
-    monkeypatch.setenv("ADVML_CACHE_DIR", str(tmp_path / "c"))
-    assert datasets.cache_dir() == tmp_path / "c"
+def test_a_killed_download_leaves_a_temporary_that_the_next_call_removes(tmp_path):
+    folder = tmp_path / "fake"
+    folder.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process that no longer runs, as a download killed by SIGKILL
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32]
+    stale = folder / f".{NAME}.{host}_{dead.pid}.x1y2z3.tmp"
+    stale.write_bytes(GOOD[:10])
+    alive = folder / f".{NAME}.{host}_{os.getpid()}.a1b2c3.tmp"  # this process: a writer at work
+    alive.write_bytes(GOOD[:10])
+    with pytest.raises(datasets.DataUnavailableError):
+        datasets.ensure_file(fake_dataset([]), NAME, root=tmp_path, download=False)
+    assert not stale.exists() and alive.exists()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,6 +328,6 @@ def test_test_functions():
     # Franke's function: F(0, 0) from its four terms by hand; Rosenbrock's minimum.
     terms = [0.75 * np.exp(-2), 0.75 * np.exp(-1 / 49 - 0.1), 0.5 * np.exp(-58 / 4), -0.2 * np.exp(-65)]
     expected = sum(terms)
-    assert float(toy.franke(0.0, 0.0)) == pytest.approx(expected, rel=1e-6)
+    assert float(toy.franke(np.array(0.0), np.array(0.0))) == pytest.approx(expected, rel=1e-6)
     assert float(toy.rosenbrock(np.array([1.0, 1.0]))) == 0.0
     assert float(toy.rosenbrock(np.array([0.0, 0.0]))) == 1.0

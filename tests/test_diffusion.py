@@ -7,6 +7,7 @@ import pytest
 from flax import nnx
 
 from helpers.analysis import distances
+from helpers.core import train
 from helpers.data import datasets
 from helpers.generative import denoisers, diffusion, diffusion_sampling
 from helpers.networks import layers
@@ -37,14 +38,34 @@ def test_closed_form_matches_iterated_chain(make):
 def test_q_sample_is_the_closed_form():
     schedule = diffusion.linear_schedule(100)
     x0, eps = jnp.ones((3, 2)), jnp.full((3, 2), 0.5)
-    t = jnp.array([0, 50, 100])
+    t = jnp.array([1, 50, 100])
     ab = schedule.alpha_bars[t][:, None]
     np.testing.assert_allclose(
         diffusion.q_sample(schedule, x0, t, eps),
         jnp.broadcast_to(jnp.sqrt(ab) + 0.5 * jnp.sqrt(1 - ab), (3, 2)),
         rtol=1e-6,
     )
-    np.testing.assert_allclose(diffusion.q_sample(schedule, x0, t, eps)[0], x0[0])  # t = 0 is the data
+
+
+def q_sample_at(schedule, t):
+    return diffusion.q_sample(schedule, jnp.ones((2, 3)), t, jnp.ones((2, 3)))
+
+
+@pytest.mark.parametrize("t", [[0, 1], [1, 101]])
+def test_time_index_outside_1_to_T_is_refused_eagerly_under_jit_and_in_fit(t):
+    """JAX would clamp t = T + 1 to T (and t = 0 is no step): refused eagerly, in a student's jit, in fit."""
+    schedule, t = diffusion.linear_schedule(100), jnp.array(t)
+    with pytest.raises(ValueError, match=r"t has values in \[\d+, \d+\]; expected integers in \[1, 100\]"):
+        q_sample_at(schedule, t)
+    with pytest.raises(Exception, match=r"\[value check\] t has values outside \[1, 100\]"):
+        jax.jit(lambda t: q_sample_at(schedule, t))(t)
+
+    def step(carry, batch, key):  # a loss that takes its time steps from the data
+        return carry, {"loss": jnp.mean(q_sample_at(schedule, batch))}
+
+    with pytest.raises(ValueError, match=r"t has values outside \[1, 100\].*found inside train.fit, epoch 1"):
+        train.fit(step, 0, t, key=jax.random.key(0), epochs=1, batch_size=2, progress=False)
+    assert jax.jit(lambda t: q_sample_at(schedule, t))(jnp.array([1, 100])).shape == (2, 3)  # 1..T pass
 
 
 def test_schedules_match_their_definitions():
@@ -169,7 +190,8 @@ def test_frechet_distance():
     x = rng.normal(size=(500, 3))
     assert distances.frechet_distance(x, x) == pytest.approx(0.0, abs=1e-8)
     # 1-D closed form: (mu1 - mu2)^2 + (s1 - s2)^2
-    assert distances.gaussian_frechet_distance([1.0], [[4.0]], [-1.0], [[1.0]]) == pytest.approx(4.0 + 1.0)
+    one_d = (np.array([1.0]), np.array([[4.0]]), np.array([-1.0]), np.array([[1.0]]))
+    assert distances.gaussian_frechet_distance(*one_d) == pytest.approx(4.0 + 1.0)
     # Diagonal covariances: sum over dimensions of the 1-D formula
     d = distances.gaussian_frechet_distance(np.zeros(2), np.diag([1.0, 9.0]), np.ones(2), np.diag([4.0, 1.0]))
     assert d == pytest.approx(2.0 + 1.0 + 4.0)
@@ -185,20 +207,20 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="T=0"):
         diffusion.linear_schedule(0)
     with pytest.raises(ValueError, match=r"\(0, 1\)"):
-        diffusion.schedule_from_betas([0.1, 1.5])
+        diffusion.schedule_from_betas(np.array([0.1, 1.5]))
     schedule = diffusion.linear_schedule(100)
     eps_fn = gaussian_eps(schedule, 0.0, 1.0)
     with pytest.raises(ValueError, match="steps=30"):
         diffusion_sampling.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=30)
     with pytest.raises(ValueError, match="steps=200"):
         diffusion_sampling.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=200)
-    with pytest.raises(ValueError, match="shape of x0"):
+    with pytest.raises(TypeError, match="parameter 'eps'"):
         diffusion.q_sample(schedule, jnp.zeros((2, 3)), jnp.array([1, 2]), jnp.zeros((2, 4)))
-    with pytest.raises(ValueError, match="one time step per example"):
+    with pytest.raises(TypeError, match="parameter 't'"):  # one time step per example
         diffusion.q_sample(schedule, jnp.zeros((2, 3)), jnp.array([1, 2, 3]), jnp.zeros((2, 3)))
     with pytest.raises(ValueError, match="dim=3"):
         layers.time_embedding(jnp.array([1]), 3)
-    with pytest.raises(ValueError, match="expected"):
+    with pytest.raises(TypeError, match="parameter"):  # samples of different dimension
         distances.frechet_distance(np.zeros((5, 2)), np.zeros((5, 3)))
     with pytest.raises(ValueError, match="clip=-1"):
         diffusion_sampling.ddim_sample(jax.random.key(0), eps_fn, schedule, (2, 1), steps=50, clip=-1)
@@ -296,6 +318,16 @@ def test_v_prediction_of_the_true_velocity_gives_the_true_noise():
             return v
 
     np.testing.assert_allclose(denoisers.VPrediction(TrueVelocity(), schedule)(x_t, t), eps, atol=1e-5)
+
+
+def test_spin_denoiser_cavity_is_the_periodic_window_without_the_site():
+    """The window gathered with layers.periodic_neighbourhood: site (row + dy, col + dx) mod L, row-major."""
+    L, r = 5, 2
+    model = denoisers.SpinDenoiser(L, diffusion.linear_schedule(10), radius=r, rngs=nnx.Rngs(0))
+    rows, cols = np.divmod(np.arange(L * L), L)
+    offsets = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if (dy, dx) != (0, 0)]
+    expected = np.stack([((rows + dy) % L) * L + (cols + dx) % L for dy, dx in offsets], axis=1)
+    np.testing.assert_array_equal(model.neighbours[...], expected)
 
 
 def test_periodic_neighbourhood_is_nine_rolls():

@@ -96,7 +96,7 @@ def test_ebm_training_lowers_data_energy_relative_to_noise():
     model = layers.MLP([2, 32, 1], "elu", rngs=nnx.Rngs(1))
     noise = lambda k, n: jax.random.uniform(k, (n, 2), minval=-3, maxval=3)  # noqa: E731
     optimizer = optax.adam(1e-3, b1=0.0)
-    step = ebm.cd_step(optimizer, noise, langevin_steps=10, step_size=1e-2)
+    step = ebm.langevin_cd_step(optimizer, noise, langevin_steps=10, step_size=1e-2)
     carry = (*train.init(model, optimizer), noise(jax.random.key(10), 8192))
     (model, _, buffer), history = train.fit(step, carry, data, key=jax.random.key(8), epochs=7, batch_size=64,
                                             progress=False)
@@ -157,7 +157,6 @@ def test_auroc_closed_forms():
         (lambda: ebm.langevin(jax.random.key(0), gaussian_energy, jnp.zeros((2, 1)), 0.1, 5, bounds=(1, 0)),
          "bounds"),
         (lambda: ebm.buffer_sample(jax.random.key(0), jnp.zeros((4, 1)), 2, 1.5, None), "reinit_fraction"),
-        (lambda: distances.sliced_wasserstein(KEY, jnp.zeros((5, 2)), jnp.zeros((5, 3))), "same d"),
         (lambda: distances.mmd(jnp.zeros((5, 2)), jnp.zeros((5, 2)), 0.0), "bandwidth"),
         (lambda: distances.auroc(jnp.zeros(0), jnp.zeros(3)), "at least one"),
     ],
@@ -165,6 +164,13 @@ def test_auroc_closed_forms():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_distances_state_their_shapes():
+    with pytest.raises(TypeError, match="parameter 'y'"):  # sets of different dimension
+        distances.sliced_wasserstein(KEY, jnp.zeros((5, 2)), jnp.zeros((5, 3)))
+    with pytest.raises(TypeError, match="key=0"):
+        distances.sliced_wasserstein(0, jnp.zeros((5, 2)), jnp.zeros((5, 2)))
 
 
 def test_precision_recall_of_a_subset_and_of_noise():

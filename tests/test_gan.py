@@ -85,7 +85,7 @@ def test_gradient_penalty_by_hand():
 
 def test_critic_loss_reports_the_dual_estimate():
     x_real, x_fake = jnp.ones((4, 1)) * 2.0, jnp.zeros((4, 1))
-    loss, m = gan.critic_loss(lambda x: x[:, 0], x_real, x_fake, KEY, penalty=10.0)
+    loss, m = gan.critic_loss(KEY, lambda x: x[:, 0], x_real, x_fake, penalty=10.0)
     assert float(m["w1"]) == pytest.approx(2.0) and float(m["penalty"]) == pytest.approx(0.0, abs=1e-10)
     assert float(loss) == pytest.approx(-2.0)
 

@@ -160,18 +160,26 @@ def test_symmetry_augment_preserves_energy_and_abs_m():
     assert not np.array_equal(out, spins)
     np.testing.assert_array_equal(ising.energy(out), ising.energy(spins))
     np.testing.assert_array_equal(np.abs(ising.magnetization(out)), np.abs(ising.magnetization(spins)))
-    with pytest.raises(ValueError, match="expected \\(n, L, L\\)"):
+    with pytest.raises(TypeError, match="parameter 'spins'"):
         ising_data.symmetry_augment(KEY, spins[0])
+    with pytest.raises(ValueError, match="spins has values"):
+        ising_data.symmetry_augment(KEY, ising.to_binary(spins))
+    with pytest.raises(Exception, match=r"\[value check\] spins has"):  # 0/1 units inside a jitted step
+        jax.jit(lambda s: ising_data.symmetry_augment(KEY, s))(ising.to_binary(spins))
 
 
 def test_crossing_temperature():
     t = np.array([1.0, 2.0, 3.0, 4.0])
-    assert ising_data.crossing_temperature(t, [1.0, 0.8, 0.2, 0.0]) == pytest.approx(2.5)
-    assert ising_data.crossing_temperature(t, [1.0, 0.6, 0.4, 0.0], level=0.6) == pytest.approx(2.0)
+    assert ising_data.crossing_temperature(t, np.array([1.0, 0.8, 0.2, 0.0])) == pytest.approx(2.5)
+    assert ising_data.crossing_temperature(t, jnp.array([1.0, 0.6, 0.4, 0.0]), level=0.6) == pytest.approx(2)
     with pytest.raises(ValueError, match="never cross"):
-        ising_data.crossing_temperature(t, [0.1, 0.2, 0.3, 0.4])
+        ising_data.crossing_temperature(t, np.array([0.1, 0.2, 0.3, 0.4]))
     with pytest.raises(ValueError, match="increasing"):
-        ising_data.crossing_temperature(t[::-1], [1.0, 0.8, 0.2, 0.0])
+        ising_data.crossing_temperature(t[::-1], np.array([1.0, 0.8, 0.2, 0.0]))
+    with pytest.raises(TypeError, match="parameter 'values'"):  # one value per temperature
+        ising_data.crossing_temperature(t, np.array([1.0, 0.0]))
+    with pytest.raises(TypeError, match="parameter 'values'"):  # a list: refused by name, not guessed at
+        ising_data.crossing_temperature(t, [1.0, 0.8, 0.2, 0.0])
 
 
 def test_spin_binary_conversions_invert_each_other():
@@ -200,3 +208,50 @@ def test_a_failed_save_leaves_no_file_behind(tmp_path):
     cache.save_arrays(target, x=np.arange(3))
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["a.npz"]
     np.testing.assert_array_equal(np.load(target)["x"], np.arange(3))
+
+
+@pytest.mark.parametrize("observable", [ising.energy, ising.magnetization], ids=["energy", "magnetization"])
+def test_binary_units_are_refused_as_spins_also_under_jit(observable):
+    zeros = jnp.zeros((2, 4, 4))  # 0/1 units: a wrong energy, silently, without the rule
+    with pytest.raises(ValueError, match=r"spins has values \[0\.0\].*2 x - 1"):
+        observable(zeros)
+    with pytest.raises(Exception, match=r"\[value check\] spins has values other than -1 and \+1"):
+        jax.jit(observable)(zeros)
+    np.testing.assert_array_equal(jax.jit(observable)(UP4), observable(UP4))  # +-1 spins pass, same numbers
+    with pytest.raises(TypeError, match="parameter 'spins'"):  # not square: shape in the signature
+        observable(jnp.ones((2, 4, 6)))
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        lambda s: ising_mc.metropolis_sweeps(KEY, s, 2.0, 1),
+        lambda s: ising_mc.wolff_update(KEY, s, 2.0)[0],
+        lambda s: ising_mc.run_chains(KEY, s, 2.0, 2)[0],
+        lambda s: ising_mc.thinned_samples(KEY, s, 2.0, 2, 1),
+    ],
+    ids=["metropolis_sweeps", "wolff_update", "run_chains", "thinned_samples"],
+)
+def test_samplers_refuse_binary_initial_states_also_under_jit(sample):
+    zeros = jnp.zeros((2, 4, 4), jnp.int8)
+    with pytest.raises(ValueError, match="spins has values"):
+        sample(zeros)
+    with pytest.raises(Exception, match=r"\[value check\] spins has"):
+        jax.jit(sample)(zeros)
+    np.testing.assert_array_equal(jax.jit(sample)(UP4), sample(UP4))
+
+
+def test_phase_configurations_takes_the_key_first(monkeypatch):
+    seen = {}
+
+    def fake_sample(key, L, temperatures, n_per_T, **kwargs):
+        seen["key"] = key
+        return np.zeros((1, L, L), np.int8), np.zeros(1), {}
+
+    monkeypatch.setattr(ising_data, "sample_configurations", fake_sample)
+    assert ising_data.phase_configurations(jax.random.key(ising_data.PHASE_SEED), 16)[0].shape == (1, 16, 16)
+    # the key of the former default (seed 2024): the same configurations, the same cache file
+    expected = jax.random.fold_in(jax.random.key(2024), 16)
+    np.testing.assert_array_equal(jax.random.key_data(seen["key"]), jax.random.key_data(expected))
+    with pytest.raises(TypeError, match="key=2024"):
+        ising_data.phase_configurations(2024, 16)

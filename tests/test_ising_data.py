@@ -49,15 +49,17 @@ def test_a_generator_that_drops_one_ordered_state_is_caught():
 
 
 @pytest.mark.parametrize(
-    ("generated", "monte_carlo", "match"),
+    ("generated", "monte_carlo", "error", "match"),
     [
-        (np.ones((3, 4, 4)), np.ones((3, 6, 6)), r"monte_carlo has shape \(3, 6, 6\); expected \(n, 4, 4\)"),
-        (np.ones((3, 16)), np.ones((3, 4, 4)), r"generated has shape \(3, 16\); expected 3 axes"),
-        (np.zeros((3, 4, 4)), np.ones((3, 4, 4)), "generated has values"),
-        (np.ones((3, 4, 4)), np.full((3, 4, 4), 0.5), "monte_carlo has values"),
-        (np.ones((3, 4, 5)), np.ones((3, 4, 5)), r"generated has shape \(3, 4, 5\); expected \(n, L, L\)"),
+        (np.ones((3, 4, 4)), np.ones((3, 6, 6)), TypeError, r"parameter 'monte_carlo'(.|\n)*L=4"),
+        (np.ones((3, 16)), np.ones((3, 4, 4)), TypeError, "parameter 'generated'"),
+        (np.zeros((3, 4, 4)), np.ones((3, 4, 4)), ValueError, "generated has values"),
+        (np.ones((3, 4, 4)), np.full((3, 4, 4), 0.5), ValueError, "monte_carlo has values"),
+        (np.ones((3, 4, 5)), np.ones((3, 4, 5)), TypeError, "parameter 'generated'"),
+        (np.ones((0, 4, 4)), np.ones((3, 4, 4)), ValueError, r"generated has shape \(0, 4, 4\)"),
+        ([[[1, 1], [1, 1]]], np.ones((3, 2, 2)), TypeError, "parameter 'generated'"),
     ],
 )
-def test_bad_input(generated, monte_carlo, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_input(generated, monte_carlo, error, match):
+    with pytest.raises(error, match=match):
         ising_data.compare_with_monte_carlo(generated, monte_carlo)

@@ -32,7 +32,7 @@ def _aligned(components, reference):
 def test_pca_agrees_with_scikit_learn(method):
     x = _correlated_data()
     with jax.enable_x64(True):
-        ours = pca.fit(x, 4, method)
+        ours = pca.from_data(x, 4, method)
         components, ratio = np.asarray(ours.components), np.asarray(pca.explained_variance_ratio(ours))
     theirs = SklearnPCA(4, svd_solver="full").fit(x)
     np.testing.assert_allclose(_aligned(components, theirs.components_), theirs.components_, atol=1e-4)
@@ -52,7 +52,7 @@ def test_pca_recovers_a_constructed_spectrum():
     x = np.sqrt(n) * basis * np.sqrt(eigenvalues) @ q.T + np.array([1.0, -2.0, 0.0, 3.0, 0.5])
     with jax.enable_x64(True):
         for method in ("covariance", "svd", "gram"):
-            fitted = pca.fit(x, method=method)
+            fitted = pca.from_data(x, method=method)
             np.testing.assert_allclose(np.asarray(fitted.variances), eigenvalues, rtol=1e-10)
             np.testing.assert_allclose(float(fitted.total_variance), eigenvalues.sum(), rtol=1e-10)
             np.testing.assert_allclose(_aligned(np.asarray(fitted.components), q.T), q.T, atol=1e-10)
@@ -61,7 +61,7 @@ def test_pca_recovers_a_constructed_spectrum():
 def test_reconstruction_error_is_the_sum_of_discarded_eigenvalues():
     x = _correlated_data(n=1000, d=7, seed=2)
     with jax.enable_x64(True):
-        full = pca.fit(x)
+        full = pca.from_data(x)
         for k in range(1, 7):
             reconstruction = np.asarray(pca.reconstruct(full, pca.project(full, x, k)))
             error = np.mean(np.sum((x - reconstruction) ** 2, axis=1))
@@ -73,11 +73,11 @@ def test_gram_route_when_features_outnumber_samples_and_the_randomized_route():
     rng = np.random.default_rng(5)
     few = rng.normal(size=(20, 3)) @ rng.normal(size=(3, 50)) + 0.01 * rng.normal(size=(20, 50))  # n < d
     with jax.enable_x64(True):
-        by_gram, by_svd = pca.fit(few, 5, "gram"), pca.fit(few, 5, "svd")
+        by_gram, by_svd = pca.from_data(few, 5, "gram"), pca.from_data(few, 5, "svd")
         np.testing.assert_allclose(np.asarray(by_gram.variances), np.asarray(by_svd.variances), rtol=1e-10)
         np.testing.assert_allclose(np.asarray(by_gram.components), np.asarray(by_svd.components), atol=1e-8)
         x = _correlated_data(n=2000, d=7, seed=6)
-        exact, fast = pca.fit(x, 3), pca.randomized(jax.random.key(0), x, 3, oversample=2)
+        exact, fast = pca.from_data(x, 3), pca.randomized(jax.random.key(0), x, 3, oversample=2)
         np.testing.assert_allclose(np.asarray(fast.variances), np.asarray(exact.variances), rtol=1e-8)
         np.testing.assert_allclose(np.asarray(fast.components), np.asarray(exact.components), atol=1e-6)
         again = pca.randomized(jax.random.key(0), x, 3, oversample=2)
@@ -145,11 +145,11 @@ def test_linear_autoencoder_is_affine_and_training_is_deterministic():
     assert h1["loss"][-1] < 0.5 * h1["loss"][0]
 
 
-def test_denoising_loss_draws_fresh_noise():
+def test_denoising_autoencoder_loss_draws_fresh_noise():
     x = jnp.asarray(_correlated_data(n=64, d=7), jnp.float32)
     model = autoencoder.Autoencoder(7, (8,), 2, rngs=nnx.Rngs(0))
-    l1 = autoencoder.denoising_loss(model, x, jax.random.key(0), sigma=0.5)
-    l2 = autoencoder.denoising_loss(model, x, jax.random.key(1), sigma=0.5)
+    l1 = autoencoder.denoising_autoencoder_loss(model, x, jax.random.key(0), sigma=0.5)
+    l2 = autoencoder.denoising_autoencoder_loss(model, x, jax.random.key(1), sigma=0.5)
     assert float(l1) != float(l2)
     noisy = autoencoder.corrupt(jax.random.key(2), x, 0.5)
     np.testing.assert_allclose(float(jnp.std(noisy - x)), 0.5, rtol=0.05)
@@ -158,23 +158,36 @@ def test_denoising_loss_draws_fresh_noise():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: pca.fit(np.zeros(10)), "expected 2-D data"),
-        (lambda: pca.fit(np.zeros((10, 3)), k=4), "k=4"),
-        (lambda: pca.fit(np.zeros((10, 3)), k=0), "k=0"),
-        (lambda: pca.fit(np.zeros((10, 3)), method="eig"), "method='eig'"),
+        (lambda: pca.from_data(np.zeros((10, 3)), k=4), "k=4"),
+        (lambda: pca.from_data(np.zeros((10, 3)), k=0), "k=0"),
+        (lambda: pca.from_data(np.zeros((10, 3)), method="eig"), "method='eig'"),
         (lambda: pca.randomized(jax.random.key(0), np.zeros((10, 3)), 5), "k=5"),
-        (lambda: pca.project(pca.fit(np.eye(4), 2), np.eye(4), k=3), "k=3"),
-        (lambda: pca.principal_angles(np.zeros((4, 2)), np.zeros((5, 2))), "same d"),
+        (lambda: pca.project(pca.from_data(np.eye(4), 2), np.eye(4), k=3), "k=3"),
         (lambda: pca.correlation(np.ones(5), np.arange(5)), "a is constant"),
         (lambda: pca.correlation(np.arange(5), np.arange(4)), "same length"),
         (lambda: autoencoder.Autoencoder(4, (), 0, rngs=nnx.Rngs(0)), "code_dim=0"),
         (lambda: autoencoder.Autoencoder(4, (), 2, output="tanh", rngs=nnx.Rngs(0)), "output='tanh'"),
         (
-            lambda: autoencoder.denoising_loss(None, jnp.zeros((2, 2)), jax.random.key(0), sigma=-1.0),
+            lambda: autoencoder.denoising_autoencoder_loss(None, jnp.zeros((2, 2)), jax.random.key(0),
+                                                           sigma=-1.0),
             "sigma=-1.0",
         ),
     ],
 )
 def test_bad_input_is_named(call, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: pca.from_data(np.zeros(10)), "x"),  # 1-D data
+        (lambda: pca.from_data(np.zeros((10, 3)) + 1j), "x"),  # complex data, not cut to real
+        (lambda: pca.principal_angles(np.zeros((4, 2)), np.zeros((5, 2))), "b"),  # different d
+        (lambda: pca.reconstruct(pca.from_data(np.eye(4), 2), np.zeros(2)), "codes"),  # one code, no batch
+    ],
+)
+def test_shapes_are_in_the_signature(call, name):
+    with pytest.raises(TypeError, match=f"parameter '{name}'"):
         call()

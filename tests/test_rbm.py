@@ -16,11 +16,11 @@ from helpers.generative import ais, rbm
 
 def random_params(seed, n_v, n_h, scale=1.0):
     ka, kb, kw = jax.random.split(jax.random.key(seed), 3)
-    return {
-        "a": jax.random.normal(ka, (n_v,)),
-        "b": jax.random.normal(kb, (n_h,)),
-        "W": scale * jax.random.normal(kw, (n_v, n_h)),
-    }
+    return rbm.RBMParams(
+        a=jax.random.normal(ka, (n_v,)),
+        b=jax.random.normal(kb, (n_h,)),
+        W=scale * jax.random.normal(kw, (n_v, n_h)),
+    )
 
 
 def all_states(n):
@@ -28,7 +28,7 @@ def all_states(n):
 
 
 def brute_force_log_z(params):  # sum over every (x, h) pair of exp(-E(x, h))
-    n_v, n_h = params["W"].shape
+    n_v, n_h = params.W.shape
     xs, hs = all_states(n_v), all_states(n_h)
     x = jnp.repeat(xs, len(hs), axis=0)
     h = jnp.tile(hs, (len(xs), 1))
@@ -62,10 +62,10 @@ def test_free_energy_sums_out_the_hidden_units_and_conditionals_are_its_derivati
     summed_out = -jax.scipy.special.logsumexp(joint, axis=0)
     np.testing.assert_allclose(rbm.free_energy(params, x), summed_out, rtol=1e-5)
     # p(h_j = 1 | x) = -dF/db_j, and for Gaussian units E[x | h] = a + W h is the mean of p(x | h).
-    grad_b = jax.jacrev(lambda b: -rbm.free_energy({**params, "b": b}, x))(params["b"])
+    grad_b = jax.jacrev(lambda b: -rbm.free_energy(params._replace(b=b), x))(params.b)
     np.testing.assert_allclose(grad_b, rbm.hidden_probabilities(params, x), rtol=1e-5, atol=1e-7)
     sigma = jnp.array([0.5, 1.0, 2.0, 1.5])
-    grad_b_gauss = jax.jacrev(lambda b: -rbm.free_energy({**params, "b": b}, x, sigma))(params["b"])
+    grad_b_gauss = jax.jacrev(lambda b: -rbm.free_energy(params._replace(b=b), x, sigma))(params.b)
     np.testing.assert_allclose(grad_b_gauss, rbm.hidden_probabilities(params, x, sigma), rtol=1e-5, atol=1e-7)
 
 
@@ -77,8 +77,9 @@ def test_phase_gradients_equal_autodiff_of_the_free_energy_difference():
     for sigma in (None, jnp.array([0.5, 1.0, 2.0, 1.5, 0.7])):
         by_hand = rbm.phase_gradients(params, x_pos, x_neg, sigma)
         autodiff = jax.grad(rbm.contrastive_loss)(params, x_pos, x_neg, sigma)
-        for name in ("a", "b", "W"):
-            np.testing.assert_allclose(by_hand[name], -autodiff[name], rtol=1e-4, atol=1e-6)
+        assert isinstance(by_hand, rbm.RBMParams) and isinstance(autodiff, rbm.RBMParams)
+        for got, want in zip(by_hand, autodiff, strict=True):
+            np.testing.assert_allclose(got, -want, rtol=1e-4, atol=1e-6)
 
 
 def test_gaussian_pcd_epoch_compiles_and_learns_the_mean():
@@ -109,7 +110,7 @@ def test_gibbs_sampling_matches_the_exact_marginal():
 def test_ais_agrees_with_exact():
     params = random_params(6, 20, 12, scale=0.3)
     exact = float(rbm.exact_log_partition(params))
-    schedule = ais.schedule(100, 400, 1000)
+    schedule = ais.beta_schedule(100, 400, 1000)
     log_z, se, _ = ais.log_partition(jax.random.key(1), params, schedule, n_runs=200)
     assert abs(float(log_z) - exact) < 3 * float(se) + 0.05
 
@@ -135,14 +136,21 @@ def test_cd_and_pcd_increase_the_exact_log_likelihood():
         assert after > before + 0.5
 
 
+def test_jaxtyping_names_the_argument_whose_shape_disagrees_with_params():
+    with pytest.raises(TypeError, match="parameter 'x'"):
+        rbm.free_energy(random_params(0, 4, 2), jnp.zeros((3, 5)))
+    with pytest.raises(TypeError, match="parameter 'params'"):
+        rbm.free_energy(dict(random_params(0, 4, 2)._asdict()), jnp.zeros((3, 4)))  # the old dict form
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: rbm.free_energy(random_params(0, 4, 2), jnp.zeros((3, 5))), r"expected \(n, 4\)"),
         (lambda: rbm.gibbs(jax.random.key(0), random_params(0, 4, 2), jnp.zeros((3, 4)), 0), "k=0"),
         (lambda: rbm.cd_step(optax.sgd(0.1), k=0), "k=0"),
-        (lambda: ais.log_partition(jax.random.key(0), random_params(0, 4, 2), [1.0]), "at least 2"),
-        (lambda: rbm.free_energy(random_params(0, 4, 2), jnp.zeros((3, 4)), sigma=jnp.zeros(4)), "sigma="),
+        (lambda: ais.log_partition(jax.random.key(0), random_params(0, 4, 2), jnp.ones(1)), "at least 2"),
+        (lambda: rbm.free_energy(random_params(0, 4, 2), jnp.zeros((3, 4)), sigma=jnp.zeros(4)),
+         "sigma has values"),
         (lambda: rbm.exact_log_partition(random_params(0, 30, 30)), "use ais.log_partition"),
         (lambda: rbm.init_params(jax.random.key(0), 0, 3), "n_visible=0"),
     ],
@@ -162,8 +170,8 @@ def test_cd_step_descends_minus_the_phase_gradients():
     (after, _, _), metrics = rbm.cd_step(optax.sgd(0.1), k=1)(carry, x, key)
     x_neg = rbm.gibbs(key, params, x, 1)
     ascent = rbm.phase_gradients(params, x, x_neg)
-    for name in params:
-        np.testing.assert_allclose(after[name], params[name] + 0.1 * ascent[name], rtol=1e-5, atol=1e-7)
+    for new, old, up in zip(after, params, ascent, strict=True):
+        np.testing.assert_allclose(new, old + 0.1 * up, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(metrics["loss"], rbm.contrastive_loss(params, x, x_neg), rtol=1e-6)
 
 

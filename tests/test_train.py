@@ -7,7 +7,8 @@ import optax
 import pytest
 from flax import nnx
 
-from helpers.core import train
+from helpers.core import train, validate
+from helpers.core.train import LOOPS
 from helpers.networks import ffnn, layers
 
 
@@ -152,3 +153,50 @@ def test_bad_input():
         train.fit(step, carry, (x, y), key=key, epochs=1, evaluate=lambda c: {})
     with pytest.raises(ValueError, match="data is empty"):
         train.fit(step, carry, None, key=key, epochs=1, batch_size=8)
+
+
+def labelled_loss(model, batch, key):
+    """A classification loss whose labels go through the value rule, so it holds inside fit's program."""
+    labels = validate.labels("labels", batch[1], 10)
+    return ffnn.cross_entropy(model(batch[0]), labels)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_value_rule_inside_the_step_stops_fit_with_a_value_error(loop):
+    x = jax.random.normal(jax.random.key(0), (32, 2))
+    step = train.gradient_step(labelled_loss, optax.sgd(0.1))
+    carry = train.init(layers.MLP([2, 4, 10], rngs=nnx.Rngs(0)), optax.sgd(0.1))
+    key = jax.random.key(0)
+    good = jnp.arange(32) % 10  # labels 0..9 train
+    train.fit(step, carry, (x, good), key=key, epochs=1, batch_size=8, loop=loop, progress=False)
+    bad = good + 1  # labels 1..10 for ten classes: 10 would be clamped to 9 without the rule
+    pattern = r"labels has values outside \[0, 9\].*\(found inside train\.fit, epoch 1\)"
+    with pytest.raises(ValueError, match=pattern):
+        train.fit(step, carry, (x, bad), key=key, epochs=1, batch_size=8, loop=loop, progress=False)
+    with pytest.raises(ValueError, match=r"labels has .*\(found inside train\.fit\)"):  # full batch too
+        train.fit(step, carry, (x, bad), key=key, epochs=1, progress=False)
+
+
+def test_nan_in_the_data_is_refused_by_name():
+    x, y = tiny_problem()
+    step = train.gradient_step(classification_loss, optax.sgd(0.1))
+    carry = train.init(layers.MLP([2, 4, 2], rngs=nnx.Rngs(0)), optax.sgd(0.1))
+    x = x.at[5, 1].set(jnp.nan)
+    with pytest.raises(ValueError, match=r"data\[0\] has 1 NaN or infinite values"):
+        train.fit(step, carry, (x, y), key=jax.random.key(0), epochs=1, batch_size=8)
+    with pytest.raises(ValueError, match=r"data\['x'\] has 1 NaN"):
+        train.fit(counting_step, (0.0, 0, 0.0), {"x": x}, key=jax.random.key(0), epochs=1, batch_size=8)
+
+
+def test_lists_of_numbers_are_arrays_and_ragged_lists_are_refused_by_name():
+    carry = (jnp.zeros(()), jnp.zeros((), jnp.int32), jnp.zeros(()))
+    rows = [[float(2 * i), float(2 * i + 1)] for i in range(20)]
+    key = jax.random.key(3)
+    from_list = train.fit(counting_step, carry, {"x": rows}, key=key, epochs=2, batch_size=6, progress=False)
+    from_array = train.fit(counting_step, carry, {"x": jnp.arange(40.0).reshape(20, 2)}, key=key, epochs=2,
+                           batch_size=6, progress=False)
+    np.testing.assert_array_equal(from_list[1]["step_loss"], from_array[1]["step_loss"])
+    with pytest.raises(ValueError, match=r"data\['x'\] cannot be read as an array"):
+        train.fit(counting_step, carry, {"x": [[1.0, 2.0], [3.0]]}, key=key, epochs=1, batch_size=1)
+    with pytest.raises(ValueError, match=r"data\['x'\] has 1 NaN"):
+        train.fit(counting_step, carry, {"x": [1.0, float("nan")]}, key=key, epochs=1, batch_size=1)

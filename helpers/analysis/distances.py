@@ -1,10 +1,11 @@
+# ruff: noqa: F722  (jaxtyping shape strings in annotations)
 r"""Distances between two sets of samples, and the area under the ROC curve, for judging generative models.
 
 The distances take samples as rows: ``x (n, d)``, ``y (m, d)``: sliced and 1-D Wasserstein
 distances, the maximum mean discrepancy, improved precision and recall, and the Fréchet distance
 between Gaussians fitted to the two sets.  :mod:`helpers.analysis.metrics` measures generated digits with
-them in the feature space of a fixed MNIST classifier (and re-exports them, so ``distances.mmd`` and
-``distances.mmd`` are the same function).
+them in the feature space of a fixed MNIST classifier (the pairwise squared distances
+:func:`squared_distances` have their one home here).
 """
 
 from __future__ import annotations
@@ -12,22 +13,22 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Real
 
 from helpers.core import validate
+from helpers.core.validate import AnyArray, shaped
 
 
-def _check_samples(x, y):
-    x, y = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"x {x.shape} and y {y.shape}: expected (n, d) and (m, d) with the same d")
+def _check_samples(x, y, names=("x", "y")):
+    """Two sets ``(n, d)``, ``(m, d)`` (annotated by the callers), >= 2 finite samples each, as float32."""
     if x.shape[0] < 2 or y.shape[0] < 2:
-        raise ValueError(f"x {x.shape} and y {y.shape}: expected at least 2 samples each")
-    validate.finite("x", x)
-    validate.finite("y", y)
-    return x, y
+        raise ValueError(f"{names[0]} {x.shape} and {names[1]} {y.shape}: expected at least 2 samples each")
+    return (validate.finite(names[0], jnp.asarray(x, jnp.float32)),
+            validate.finite(names[1], jnp.asarray(y, jnp.float32)))
 
 
-def _squared_distances(a, b):
+@shaped
+def squared_distances(a: Real[AnyArray, "n d"], b: Real[AnyArray, "m d"]):
     r"""Pairwise squared Euclidean distances ``(n, m)`` between the rows of ``a (n, d)`` and ``b (m, d)``,
     :math:`\lVert\mathbf{a}\rVert^2 + \lVert\mathbf{b}\rVert^2 - 2\mathbf{a}\cdot\mathbf{b}` clipped at 0
     (round-off), in the array library of ``a`` (NumPy float64 stays NumPy, JAX stays traceable)."""
@@ -35,7 +36,9 @@ def _squared_distances(a, b):
     return xp.maximum(xp.sum(a**2, 1)[:, None] + xp.sum(b**2, 1)[None, :] - 2.0 * a @ b.T, 0.0)
 
 
-def sliced_wasserstein(key: jax.Array, x, y, n_projections: int = 256, n_quantiles: int = 512) -> float:
+@shaped
+def sliced_wasserstein(key, x: Real[AnyArray, "n d"], y: Real[AnyArray, "m d"],
+                       n_projections: int = 256, n_quantiles: int = 512) -> float:
     r"""Sliced 2-Wasserstein distance between the empirical distributions of x and y.
 
     .. math:: SW_2(p, q) = \left( \mathbb{E}_{\mathbf{u} \sim U(S^{d-1})}
@@ -66,7 +69,8 @@ def sliced_wasserstein(key: jax.Array, x, y, n_projections: int = 256, n_quantil
     return float(np.sqrt(np.mean((quantiles(x) - quantiles(y)) ** 2)))
 
 
-def wasserstein_1d(x, y) -> float:
+@shaped
+def wasserstein_1d(x: Real[AnyArray, " n"], y: Real[AnyArray, " n"]) -> float:
     r"""Exact 1-Wasserstein distance between two 1-D empirical distributions of equal size n:
 
     .. math:: W_1 = \int_0^1 \lvert F_x^{-1}(t) - F_y^{-1}(t)\rvert\,dt
@@ -75,14 +79,14 @@ def wasserstein_1d(x, y) -> float:
     the sorted samples paired in order (in 1-D the optimal transport plan is monotone).
     ``x (n,)``, ``y (n,)`` -> float, in float64.
     """
-    x = np.asarray(validate.array("x", x, ndim=1, kind="number"), np.float64)
-    y = np.asarray(validate.array("y", y, (x.shape[0],), kind="number"), np.float64)
+    x, y = np.asarray(validate.finite("x", x), np.float64), np.asarray(validate.finite("y", y), np.float64)
     if x.shape[0] < 1:
         raise ValueError("x and y are empty; expected at least one sample each")
     return float(np.mean(np.abs(np.sort(x) - np.sort(y))))
 
 
-def mmd(x, y, bandwidth: float) -> jax.Array:
+@shaped
+def mmd(x: Real[AnyArray, "n d"], y: Real[AnyArray, "m d"], bandwidth: float) -> jax.Array:
     r"""Unbiased squared maximum mean discrepancy with the Gaussian kernel.
 
     .. math:: k(\mathbf{a}, \mathbf{b})
@@ -96,7 +100,7 @@ def mmd(x, y, bandwidth: float) -> jax.Array:
     validate.positive_number(bandwidth=bandwidth)
 
     def gram(a, b):
-        return jnp.exp(-_squared_distances(a, b) / (2.0 * bandwidth**2))
+        return jnp.exp(-squared_distances(a, b) / (2.0 * bandwidth**2))
 
     n, m = x.shape[0], y.shape[0]
     kxx, kyy = gram(x, x), gram(y, y)
@@ -105,7 +109,8 @@ def mmd(x, y, bandwidth: float) -> jax.Array:
     return within_x + within_y - 2.0 * jnp.mean(gram(x, y))
 
 
-def auroc(positive_scores, negative_scores) -> jax.Array:
+@shaped
+def auroc(positive_scores: Real[AnyArray, "*n"], negative_scores: Real[AnyArray, "*m"]) -> jax.Array:
     r"""Area under the ROC curve: :math:`P(s_+ > s_-) + \tfrac12 P(s_+ = s_-)`.
 
     The probability that a random positive example scores higher than a random negative one
@@ -115,18 +120,19 @@ def auroc(positive_scores, negative_scores) -> jax.Array:
     pos = jnp.asarray(positive_scores, jnp.float32).ravel()
     neg = jnp.asarray(negative_scores, jnp.float32).ravel()
     if pos.size == 0 or neg.size == 0:
-        raise ValueError(
-            f"got {pos.size} positive and {neg.size} negative scores; expected at least one of each"
-        )
-    validate.finite("positive_scores", pos)  # a NaN sorts last and would count as the best score
-    validate.finite("negative_scores", neg)
+        raise ValueError(f"got {pos.size} positive and {neg.size} negative scores; "
+                         "expected at least one of each")
+    pos = validate.finite("positive_scores", pos)  # a NaN sorts last and would count as the best score
+    neg = validate.finite("negative_scores", neg)
     sorted_neg = jnp.sort(neg)
     below = jnp.searchsorted(sorted_neg, pos, side="left")  # negatives strictly below each positive
     at_or_below = jnp.searchsorted(sorted_neg, pos, side="right")
     return jnp.mean(below + 0.5 * (at_or_below - below)) / neg.size
 
 
-def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
+@shaped
+def precision_recall(real: Real[AnyArray, "n d"], fake: Real[AnyArray, "m d"],
+                     k: int = 3) -> tuple[float, float]:
     r"""Improved precision and recall of generated samples (Kynkäänniemi et al., NeurIPS 2019).
 
     Each set of feature vectors stands for a manifold: the union of balls around its points whose
@@ -139,7 +145,7 @@ def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
     covers. Noise scores precision near 0; a second set of real samples scores both near 1.
     ``real (n, d)``, ``fake (m, d)`` -> ``(precision, recall)``.
     """
-    real, fake = (np.asarray(a, np.float64) for a in _check_samples(real, fake))
+    real, fake = (np.asarray(a, np.float64) for a in _check_samples(real, fake, ("real", "fake")))
     _check_k(k, real, fake)
     return _covered(fake, real, _radii(real, k)), _covered(real, fake, _radii(fake, k))
 
@@ -152,18 +158,20 @@ def _check_k(k, *sets) -> None:
 
 def _radii(a: np.ndarray, k: int) -> np.ndarray:
     """The distance of each point of ``a (n, d)`` to its k-th nearest neighbour in ``a`` (itself excluded)."""
-    return np.sort(np.sqrt(_squared_distances(a, a)), axis=1)[:, k]
+    return np.sort(np.sqrt(squared_distances(a, a)), axis=1)[:, k]
 
 
 def _covered(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> float:
     """The share of ``points`` inside some ball of ``centres`` with ``radii`` (:func:`precision_recall`)."""
-    return float(np.mean(np.any(np.sqrt(_squared_distances(points, centres)) <= radii[None, :], axis=1)))
+    return float(np.mean(np.any(np.sqrt(squared_distances(points, centres)) <= radii[None, :], axis=1)))
 
 
 # --------------------------------------------------------------------------------------------
 # Fréchet distance
 # --------------------------------------------------------------------------------------------
-def gaussian_frechet_distance(mu1, cov1, mu2, cov2) -> float:
+@shaped
+def gaussian_frechet_distance(mu1: Real[AnyArray, " d"], cov1: Real[AnyArray, "d d"],
+                              mu2: Real[AnyArray, " d"], cov2: Real[AnyArray, "d d"]) -> float:
     r"""Fréchet (squared 2-Wasserstein) distance between :math:`\mathcal{N}(\boldsymbol\mu_1, \Sigma_1)`
     and :math:`\mathcal{N}(\boldsymbol\mu_2, \Sigma_2)`:
 
@@ -176,13 +184,8 @@ def gaussian_frechet_distance(mu1, cov1, mu2, cov2) -> float:
     semi-definite is refused, since the formula would return a meaningless, possibly negative,
     number).  ``mu (d,)``, ``cov (d, d)`` -> float >= 0.
     """
-    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
-    cov1, cov2 = np.atleast_2d(np.asarray(cov1, np.float64)), np.atleast_2d(np.asarray(cov2, np.float64))
-    d = mu1.shape[0]
-    if mu1.shape != (d,) or mu2.shape != (d,) or cov1.shape != (d, d) or cov2.shape != (d, d):
-        raise ValueError(f"mu1 {mu1.shape}, cov1 {cov1.shape}, mu2 {mu2.shape}, cov2 {cov2.shape}; "
-                         "expected (d,), (d, d), (d,), (d, d)")
-
+    mu1, cov1, mu2, cov2 = (np.asarray(validate.finite(name, a), np.float64) for name, a in
+                            (("mu1", mu1), ("cov1", cov1), ("mu2", mu2), ("cov2", cov2)))
     _check_covariance(cov1=cov1, cov2=cov2)
 
     def sqrtm(a):
@@ -197,7 +200,6 @@ def gaussian_frechet_distance(mu1, cov1, mu2, cov2) -> float:
 
 def _check_covariance(**matrices) -> None:
     for name, cov in matrices.items():
-        validate.finite(name, cov)
         scale, asymmetry = max(np.abs(cov).max(), 1e-300), np.abs(cov - cov.T).max()
         if asymmetry > 1e-6 * scale:
             raise ValueError(f"{name} is not symmetric (largest |C - C^T| = {asymmetry:.3g}); "
@@ -208,7 +210,8 @@ def _check_covariance(**matrices) -> None:
                              "semi-definite covariance matrix")
 
 
-def frechet_distance(x, y) -> float:
+@shaped
+def frechet_distance(x: Real[AnyArray, "n d"], y: Real[AnyArray, "m d"]) -> float:
     r"""Fréchet distance between Gaussians fitted to two sets of feature vectors (the FID recipe,
     here in any feature space): :func:`gaussian_frechet_distance` of the sample means and
     covariances.  ``x (n, d)``, ``y (m, d)`` -> float; 0 for a set against itself."""

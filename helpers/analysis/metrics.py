@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings in annotations)
 r"""Generated digits judged by a fixed MNIST classifier: its loss, its class shares, and one record of
 every figure notebooks 07 and 08 read (:func:`digit_quality`).
 
@@ -15,16 +16,19 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from jaxtyping import Float, Int, Real
 
 from helpers.analysis import distances
-from helpers.core import train, validate
+from helpers.core import cache, train, validate
 from helpers.core.cache import load as cache_load
 from helpers.core.cache import store
+from helpers.core.validate import AnyArray, shaped
 from helpers.data import datasets
 from helpers.networks import ffnn, layers
 
 
-def classification_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
+@shaped
+def classification_loss(logits: Float[AnyArray, "n K"], labels: Int[AnyArray, " n"]) -> jax.Array:
     r"""The loss of every classifier in the course, the mean softmax cross-entropy of integer labels:
 
     .. math:: C = -\frac{1}{n}\sum_{i=1}^{n} \log \mathrm{softmax}(\mathbf{z}_i)_{y_i}
@@ -36,15 +40,16 @@ def classification_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
     :func:`helpers.networks.ffnn.cross_entropy`, which holds the one implementation (the network modules sit
     below this one, so the computation lives there).
     """
-    return ffnn.cross_entropy(logits, labels)
+    return ffnn.cross_entropy(logits, validate.labels("labels", labels, logits.shape[-1]))
 
 
-def class_shares(classifier, x: jax.Array) -> np.ndarray:
+@shaped
+def class_shares(classifier, x: Real[AnyArray, "n d ..."]) -> np.ndarray:
     r"""The share of each predicted class among images ``x (n, ...)``:
     :math:`\pi_c = \frac{1}{n}\sum_i [\arg\max_k z_{ik} = c]` with logits ``classifier(x) (n, K)``
     -> ``(K,)``, summing to 1 (a generator that drops a digit shows a share near 0)."""
     validate.callable_("classifier", classifier)
-    return _shares(classifier(jnp.asarray(validate.array("x", x, min_ndim=2, kind="number"))))
+    return _shares(classifier(jnp.asarray(validate.finite("x", x))))
 
 
 def _shares(logits: jax.Array) -> np.ndarray:
@@ -74,7 +79,9 @@ class DigitScores(NamedTuple):
         return self.frechet / self.ceiling.frechet
 
 
-def digit_quality(key: jax.Array, classifier, samples: jax.Array, reference: jax.Array, held_out: jax.Array,
+@shaped
+def digit_quality(key, classifier, samples: Real[AnyArray, "n d ..."],
+                  reference: Real[AnyArray, "m d_ref ..."], held_out: Real[AnyArray, "n_held d_held ..."],
                   k: int = 3, confidence: float = 0.9) -> DigitScores:
     r"""Every figure by which the course judges n generated digit images, in one record.
 
@@ -106,8 +113,6 @@ def digit_quality(key: jax.Array, classifier, samples: jax.Array, reference: jax
                                     (("samples", samples), ("held_out", held_out), ("reference", reference)))
     validate.array("held_out", held_out, samples.shape)  # the floor must be measured on as many images
     validate.array("reference", reference, (None, samples.shape[1]))
-    for name, x in (("samples", samples), ("held_out", held_out), ("reference", reference)):
-        validate.finite(name, x)
     distances._check_k(k, samples, reference)
     ref = np.asarray(classifier.features(reference))
     ref_radii = distances._radii(np.asarray(ref, np.float64), k)
@@ -126,29 +131,32 @@ def digit_quality(key: jax.Array, classifier, samples: jax.Array, reference: jax
 
 
 def _flat(name: str, x) -> jax.Array:
-    x = validate.array(name, x, min_ndim=2, kind="number")
-    return jnp.asarray(x).reshape(x.shape[0], -1)
+    return jnp.asarray(validate.finite(name, x)).reshape(x.shape[0], -1)
 
 
-def digit_classifier(size: int = 14, epochs: int = 8, seed: int = 0) -> layers.MLP:
+def digit_classifier(key: jax.Array, size: int = 14, epochs: int = 8) -> layers.MLP:
     r"""The fixed feature classifier of generated digits: an MLP ``size**2 -> 512 -> 128 -> 10`` (ReLU) on
     MNIST in [-1, 1] (:func:`helpers.data.datasets.prepare_images`), trained once (Adam 1e-3, ``epochs``
-    epochs,
-    batch 128, key ``seed``) and cached in ``datasets.cache_dir()/classifiers``; later calls load it.
+    epochs, batch 128, initial weights and batches from ``key``) and cached in
+    ``cache.cache_dir()/classifiers``; later calls with the same key load it.  The course uses
+    ``digit_classifier(jax.random.key(0))``.
 
     ``classifier.features(x)`` gives the 128 penultimate activations, the space in which
     :func:`frechet_distance` compares generated digits with real ones; its test accuracy is
     ``classifier.accuracy``.  (An MLP rather than a convolutional network because it trains in
     seconds on a laptop CPU.)
     """
+    validate.key("key", key)
     validate.choice("size", size, (14, 28))
     validate.positive_int(epochs=epochs)
-    validate.nonnegative_int(seed=seed)
+    key_data = jax.random.key_data(key).ravel().tolist() if jax.dtypes.issubdtype(
+        key.dtype, jax.dtypes.prng_key) else np.asarray(key).tolist()
     # Version 3: trained on classification_loss (ffnn.cross_entropy; version 2 used Optax's cross-entropy,
     # whose gradient differs in the last bits, so its weights are not the ones this code trains).
-    path = datasets.cache_dir() / "classifiers" / f"mnist{size}_mlp_v3_e{epochs}_s{seed}.npz"
-    params = {"size": size, "epochs": epochs, "seed": seed, "version": 3}
-    model = layers.MLP([size * size, 512, 128, 10], "relu", rngs=nnx.Rngs(seed))
+    name = f"mnist{size}_mlp_v3_e{epochs}_k{'-'.join(map(str, key_data))}.npz"
+    path = cache.cache_dir() / "classifiers" / name
+    params = {"size": size, "epochs": epochs, "key": key_data, "version": 3}
+    model = layers.MLP([size * size, 512, 128, 10], "relu", rngs=nnx.Rngs(key))
     graphdef, state = nnx.split(model)
     leaves, treedef = jax.tree.flatten(state)
 
@@ -175,7 +183,7 @@ def digit_classifier(size: int = 14, epochs: int = 8, seed: int = 0) -> layers.M
     optimizer = optax.adam(1e-3)
     step = train.gradient_step(_classification_loss, optimizer)
     train_set = (images("train"), datasets.load_mnist("train")[1])
-    (model, _), _ = train.fit(step, train.init(model, optimizer), train_set, key=jax.random.key(seed),
+    (model, _), _ = train.fit(step, train.init(model, optimizer), train_set, key=key,
                               epochs=epochs, batch_size=128, progress=False)
     predicted = np.asarray(jnp.argmax(model(jnp.asarray(images("test"))), 1))
     model.accuracy = float(np.mean(predicted == datasets.load_mnist("test")[1]))

@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings in annotations)
 r"""Principal component analysis by four routes, projection, reconstruction, and angles between subspaces.
 
 Data ``x`` are ``(n, d)``: n samples of d features.  With the mean :math:`\boldsymbol\mu` and the
@@ -24,9 +25,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float, Real
 
 from helpers.core import validate
-from helpers.core.validate import positive_int
+from helpers.core.validate import AnyArray, positive_int, shaped
 
 
 class PCA(NamedTuple):
@@ -34,21 +36,21 @@ class PCA(NamedTuple):
     ``variances (k,)`` (the eigenvalues :math:`\\lambda_1..\\lambda_k`, descending) and
     ``total_variance`` (:math:`\\operatorname{tr} C = \\sum_{j=1}^d \\lambda_j`)."""
 
-    mean: jax.Array
-    components: jax.Array
-    variances: jax.Array
-    total_variance: jax.Array
+    mean: Float[Array, " d"]
+    components: Float[Array, "k d"]
+    variances: Float[Array, " k"]
+    total_variance: Float[Array, ""]
 
 
-def _check_data(x, k: int | None) -> int:
-    shape = np.shape(x)
-    if len(shape) != 2 or shape[0] < 2 or shape[1] < 1:
-        raise ValueError(f"x has shape {shape}; expected 2-D data (n_samples >= 2, n_features)")
-    validate.finite("x", x)
-    k = min(shape) if k is None else k
-    if not validate.is_integer(k) or not 1 <= k <= min(shape):
-        raise ValueError(f"k={k!r}; expected an integer from 1 to min(n_samples, n_features) = {min(shape)}")
-    return int(k)
+def _check_data(x, k: int | None):
+    """``x (n, d)`` (annotated by the callers) with n >= 2 and finite values, and ``k`` in 1..min(n, d)."""
+    if x.shape[0] < 2 or x.shape[1] < 1:
+        raise ValueError(f"x has shape {x.shape}; expected 2-D data (n_samples >= 2, n_features)")
+    k = min(x.shape) if k is None else k
+    if not validate.is_integer(k) or not 1 <= k <= min(x.shape):
+        raise ValueError(f"k={k!r}; expected an integer from 1 to min(n_samples, n_features) "
+                         f"= {min(x.shape)}")
+    return validate.finite("x", x), int(k)
 
 
 def _fix_signs(components: jax.Array) -> jax.Array:
@@ -57,10 +59,11 @@ def _fix_signs(components: jax.Array) -> jax.Array:
 
 
 @partial(jax.jit, static_argnums=1)
-def from_covariance(x: jax.Array, k: int) -> PCA:
+@shaped
+def from_covariance(x: Real[AnyArray, "n d"], k: int) -> PCA:
     r"""PCA by the eigendecomposition :math:`C\mathbf{w}_j = \lambda_j\mathbf{w}_j` of
     :math:`C = X_c^T X_c / n` (a d x d problem; fast when n >> d).  ``x (n, d)``, top ``k``."""
-    _check_data(x, k)
+    x, k = _check_data(x, k)
     mean = x.mean(0)
     xc = x - mean
     cov = xc.T @ xc / x.shape[0]  # C = X_c^T X_c / n
@@ -70,14 +73,15 @@ def from_covariance(x: jax.Array, k: int) -> PCA:
 
 
 @partial(jax.jit, static_argnums=1)
-def from_svd(x: jax.Array, k: int) -> PCA:
+@shaped
+def from_svd(x: Real[AnyArray, "n d"], k: int) -> PCA:
     r"""PCA by the thin SVD :math:`X_c = U S V^T`: components the rows of :math:`V^T`,
     :math:`\lambda_j = s_j^2 / n` (never forms C, so it does not square the condition number).
 
     For a tall :math:`X_c` (n >> d) the SVD is taken of the triangular factor of :math:`X_c = QR`:
     :math:`R = U' S V^T` gives :math:`X_c = (QU') S V^T`, the same S and V from a small matrix.
     ``x (n, d)``, top ``k``."""
-    _check_data(x, k)
+    x, k = _check_data(x, k)
     mean = x.mean(0)
     xc = x - mean
     r = jnp.linalg.qr(xc, mode="r")  # (min(n, d), d)
@@ -87,11 +91,12 @@ def from_svd(x: jax.Array, k: int) -> PCA:
 
 
 @partial(jax.jit, static_argnums=1)
-def from_gram(x: jax.Array, k: int) -> PCA:
+@shaped
+def from_gram(x: Real[AnyArray, "n d"], k: int) -> PCA:
     r"""PCA through the n x n Gram matrix :math:`G = X_c X_c^T / n`, for n < d (few samples of many
     features).  :math:`G\mathbf{u}_j = \lambda_j\mathbf{u}_j` has the same nonzero eigenvalues as
     C, and :math:`\mathbf{w}_j = X_c^T\mathbf{u}_j / \sqrt{n\lambda_j}`.  ``x (n, d)``, top ``k``."""
-    _check_data(x, k)
+    x, k = _check_data(x, k)
     n = x.shape[0]
     mean = x.mean(0)
     xc = x - mean
@@ -104,14 +109,16 @@ def from_gram(x: jax.Array, k: int) -> PCA:
 
 
 @partial(jax.jit, static_argnums=(2, 3, 4))
-def randomized(key: jax.Array, x: jax.Array, k: int, oversample: int = 10, power_iterations: int = 4) -> PCA:
+@shaped
+def randomized(key, x: Real[AnyArray, "n d"], k: int, oversample: int = 10,
+               power_iterations: int = 4) -> PCA:
     r"""The top ``k`` components by randomised subspace iteration (Halko, Martinsson and Tropp, SIAM
     Rev. 53, 217 (2011)), for large n and d: a Gaussian test matrix :math:`\Omega` (d, k + p) gives a
     basis Q of the range of :math:`(X_c X_c^T)^q X_c \Omega`; the thin SVD of the small matrix
     :math:`Q^T X_c` gives the components.  Accurate when :math:`\lambda_k` stands clear of
     :math:`\lambda_{k+p+1}`; each power iteration raises that separation to a higher power."""
     validate.key("key", key)
-    _check_data(x, k)
+    x, k = _check_data(x, k)
     positive_int(oversample=oversample)
     validate.nonnegative_int(power_iterations=power_iterations)
     n = x.shape[0]
@@ -125,49 +132,43 @@ def randomized(key: jax.Array, x: jax.Array, k: int, oversample: int = 10, power
     return PCA(mean, _fix_signs(vt[:k]), s[:k] ** 2 / n, jnp.sum(xc**2) / n)
 
 
-def fit(x, k: int | None = None, method: str = "covariance") -> PCA:
+@shaped
+def from_data(x: Real[AnyArray, "n d"], k: int | None = None, method: str = "covariance") -> PCA:
     """The top ``k`` principal components of ``x (n, d)`` (all ``min(n, d)`` if ``k`` is None), by
     :func:`from_covariance` (``method="covariance"``), :func:`from_svd` (``"svd"``) or :func:`from_gram`
     (``"gram"``), after checking the arguments.  For :func:`randomized`, see there."""
-    k = _check_data(x, k)
-    x = jnp.asarray(x)
-    if method == "covariance":
-        return from_covariance(x, k)
-    if method == "svd":
-        return from_svd(x, k)
-    if method == "gram":
-        return from_gram(x, k)
-    raise ValueError(f"method={method!r}; expected 'covariance', 'svd' or 'gram'")
+    validate.choice("method", method, ("covariance", "svd", "gram"))
+    x, k = _check_data(x, k)
+    return {"covariance": from_covariance, "svd": from_svd, "gram": from_gram}[method](jnp.asarray(x), k)
 
 
 def _check_k(model: PCA, k: int | None, x=None, x_name: str = "x") -> int:
-    if not isinstance(model, PCA):
-        raise TypeError(f"model is a {type(model).__name__}; expected a PCA from pca.fit")
     n_components, d = model.components.shape
-    if x is not None and (np.ndim(x) != 2 or np.shape(x)[1] != d):
-        raise ValueError(f"{x_name} has shape {np.shape(x)}; expected (n, {d})")
+    if x is not None and x.shape[1] != d:
+        raise ValueError(f"{x_name} has shape {x.shape}; expected (n, {d})")
     k = n_components if k is None else k
     if not validate.is_integer(k) or not 1 <= k <= n_components:
         raise ValueError(f"k={k!r}; expected an integer from 1 to the {n_components} fitted components")
     return int(k)
 
 
-def project(model: PCA, x, k: int | None = None) -> jax.Array:
+@shaped
+def project(model: PCA, x: Real[AnyArray, "n d"], k: int | None = None) -> jax.Array:
     r"""Codes :math:`\mathbf{h} = W_k(\mathbf{x} - \boldsymbol\mu)`: ``x (n, d)`` -> ``(n, k)``, with
     :math:`W_k` the first ``k`` components as rows (all fitted ones if ``k`` is None)."""
     k = _check_k(model, k, x)
     return (jnp.asarray(x) - model.mean) @ model.components[:k].T
 
 
-def reconstruct(model: PCA, codes) -> jax.Array:
+@shaped
+def reconstruct(model: PCA, codes: Real[AnyArray, "n k"]) -> jax.Array:
     r""":math:`\hat{\mathbf{x}} = \boldsymbol\mu + W_k^T \mathbf{h}`: codes ``(n, k)`` -> ``(n, d)``."""
-    if np.ndim(codes) != 2:
-        raise ValueError(f"codes has shape {np.shape(codes)}; expected (n, k)")
-    k = _check_k(model, np.shape(codes)[-1])
+    k = _check_k(model, codes.shape[-1])
     return jnp.asarray(codes) @ model.components[:k] + model.mean
 
 
-def squared_error(model: PCA, x, k: int | None = None) -> jax.Array:
+@shaped
+def squared_error(model: PCA, x: Real[AnyArray, "n d"], k: int | None = None) -> jax.Array:
     r"""Per-example reconstruction error :math:`\|\mathbf{x} - \hat{\mathbf{x}}_k\|^2` with ``k``
     components: ``(n, d)`` -> ``(n,)``.  On the data PCA was fitted to, its mean is
     :math:`\sum_{j > k} \lambda_j`."""
@@ -181,7 +182,8 @@ def explained_variance_ratio(model: PCA) -> jax.Array:
     return model.variances / model.total_variance
 
 
-def principal_angles(a, b) -> np.ndarray:
+@shaped
+def principal_angles(a: Real[AnyArray, "d p"], b: Real[AnyArray, "d q"]) -> np.ndarray:
     r"""Principal angles (radians, ascending) between the column spaces of ``a (d, p)`` and ``b (d, q)``.
 
     With orthonormal bases :math:`Q_a, Q_b` (QR), the cosines are the singular values of
@@ -190,9 +192,6 @@ def principal_angles(a, b) -> np.ndarray:
     SIAM J. Sci. Comput. 23, 2008 (2002)).  Returns ``min(p, q)`` angles; 0 means a shared direction.
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
-        raise ValueError(f"a has shape {a.shape}, b has shape {b.shape}; "
-                         "expected (d, p) and (d, q) with the same d")
     qa, qb = np.linalg.qr(a)[0], np.linalg.qr(b)[0]
     if qa.shape[1] < qb.shape[1]:
         qa, qb = qb, qa

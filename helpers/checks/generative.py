@@ -12,6 +12,7 @@ import numpy as np
 from scipy.special import expit, logsumexp
 
 from helpers.checks._core import Mismatch, Verdict, expect, f32, f32_params, run
+from helpers.generative import rbm
 
 # ---------------------------------------------------------------- 04 Boltzmann machines
 
@@ -26,6 +27,11 @@ def _rbm(seed: int):
             "W": rng.normal(0, 1.5, (_N_V, _N_H))}
 
 
+def _student_params(p) -> rbm.RBMParams:
+    """The NumPy parameters as the student's functions receive them: float32 :class:`rbm.RBMParams`."""
+    return rbm.RBMParams(**f32_params(p))
+
+
 def _joint_log_weights(p):
     """-E(x, h) for every pair of states, ``(16, 8)``."""
     return (_STATES_V @ p["a"])[:, None] + (_STATES_H @ p["b"])[None] + _STATES_V @ p["W"] @ _STATES_H.T
@@ -33,14 +39,14 @@ def _joint_log_weights(p):
 
 def rbm_free_energy(student: Callable) -> Verdict:
     r"""``student(params, x)`` -> :math:`F(\mathbf{x}) = -\log\sum_\mathbf{h}e^{-E(\mathbf{x},\mathbf{h})}`
-    ``(n,)`` for a binary RBM, params ``{"a": (4,), "b": (3,), "W": (4, 3)}``, against enumeration of all
+    ``(n,)`` for a binary RBM, params ``rbm.RBMParams(a (4,), b (3,), W (4, 3))``, against enumeration of all
     8 hidden states for all 16 visible ones (the convention of :mod:`helpers.generative.rbm`)."""
 
     def trial():
         for seed in (6, 7):
             p = _rbm(seed)
             want = -logsumexp(_joint_log_weights(p), axis=1)
-            got = student(f32_params(p), *f32(_STATES_V))
+            got = student(_student_params(p), *f32(_STATES_V))
             expect(got, want, "F(x)", known=[
                 (-want, "the sign: p(x) = e^(-F(x)) / Z, so F = -log sum_h e^(-E(x, h))"),
                 (want + _STATES_V @ p["a"], "the visible bias term -a^T x is missing")])
@@ -73,9 +79,9 @@ def _cd1_expectation(p, x):
 
 def cd1_gradient(student: Callable) -> Verdict:
     r"""``student(key, params, x)`` -> the CD-1 estimate of the log-likelihood gradient (the ascent
-    direction, a dict like params, averaged over the batch): positive phase at the data, negative phase
-    at :math:`\mathbf{x}'` from one Gibbs step :math:`\mathbf{x}\to\mathbf{h}\to\mathbf{x}'`, with
-    :math:`p(h_j{=}1|\mathbf{x}')` in the hidden terms.  Its average over 16 384 chains from four data
+    direction, an ``rbm.RBMParams`` like params, averaged over the batch): positive phase at the data,
+    negative phase at :math:`\mathbf{x}'` from one Gibbs step :math:`\mathbf{x}\to\mathbf{h}\to\mathbf{x}'`,
+    with :math:`p(h_j{=}1|\mathbf{x}')` in the hidden terms.  Its average over 16 384 chains from four data
     vectors must match the exact expectation of CD-1 (enumerated) within five standard errors."""
     p = _rbm(8)
     data = _STATES_V[[3, 5, 10, 15]]
@@ -84,11 +90,11 @@ def cd1_gradient(student: Callable) -> Verdict:
     tol = 2.5 / np.sqrt(len(x))  # five standard errors: each chain's term lies in [0, 1], so its std <= 1/2
 
     def trial():
-        got = student(jax.random.key(0), f32_params(p), *f32(x))
-        if not isinstance(got, dict) or set(got) != {"a", "b", "W"}:
-            raise Mismatch("expected a dict with keys 'a', 'b', 'W' like params")
+        got = student(jax.random.key(0), _student_params(p), *f32(x))
+        if not isinstance(got, rbm.RBMParams):
+            raise Mismatch(f"expected rbm.RBMParams(a=..., b=..., W=...); got {type(got).__name__}")
         for name in ("a", "b", "W"):
-            g = np.asarray(got[name], np.float64)
+            g = np.asarray(getattr(got, name), np.float64)
             if g.shape != want[name].shape:
                 raise Mismatch(f"the gradient for {name} has shape {g.shape}; expected {want[name].shape}")
             error = np.max(np.abs(g - want[name]))

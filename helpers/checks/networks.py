@@ -11,7 +11,7 @@ from scipy.special import expit
 
 from helpers.checks._core import Mismatch, Verdict, expect, f32, f32_params, run
 from helpers.core import validate
-from helpers.networks import ffnn
+from helpers.networks import ffnn, rnn
 
 # ---------------------------------------------------------------- 01 feed-forward networks
 
@@ -41,7 +41,7 @@ def backprop(student: Callable) -> Verdict:
     r"""``student(params, x, y)`` -> the gradients of :func:`helpers.networks.ffnn.cost` (sigmoid hidden
     layers,
     linear output, :math:`C = \frac1n\sum_i\lVert\mathbf{a}^L_i - \mathbf{y}_i\rVert^2`) as a list of
-    ``{"W", "b"}`` dicts, layer 1 first; compared with ``jax.grad`` on two random networks."""
+    ``ffnn.Layer(W, b)`` records, layer 1 first; compared with ``jax.grad`` on two random networks."""
 
     def trial():
         for case, (sizes, n) in enumerate([([3, 5, 2], 7), ([4, 6, 6, 1], 5)]):
@@ -52,11 +52,14 @@ def backprop(student: Callable) -> Verdict:
             want = jax.grad(ffnn.cost)(params, x, y)
             got = student(params, x, y)
             if not isinstance(got, (list, tuple)) or len(got) != len(want):
-                raise Mismatch(f"returned {type(got).__name__}; expected a list of {len(want)} dicts "
-                                "{'W', 'b'}, layer 1 first")
+                raise Mismatch(f"returned {type(got).__name__}; expected a list of {len(want)} "
+                                "ffnn.Layer(W=..., b=...), layer 1 first")
             for l, (g, w) in enumerate(zip(got, want, strict=True), start=1):
+                if not all(hasattr(g, name) for name in ("W", "b")):
+                    raise Mismatch(f"layer {l}: returned {type(g).__name__}; "
+                                   "expected ffnn.Layer(W=..., b=...)")
                 for name in ("W", "b"):
-                    expect(g[name], w[name], f"dC/d{name}^{l} (network {sizes})")
+                    expect(getattr(g, name), getattr(w, name), f"dC/d{name}^{l} (network {sizes})")
         return "equals jax.grad of the cost on networks [3, 5, 2] and [4, 6, 6, 1]"
 
     return run("back-propagation", student, "delta^L = (2/n)(a^L - y) for this cost; then "
@@ -92,7 +95,8 @@ def correlate2d(student: Callable) -> Verdict:
 
 def elman_unroll(student: Callable) -> Verdict:
     r"""``student(params, xs, h0)``: the Elman states :math:`h_t = \tanh(h_{t-1}W_h + x_tW_x + b)` for
-    ``xs (T, n, D)``, ``h0 (n, H)``, ``params {"Wh": (H, H), "Wx": (D, H), "b": (H,)}`` -> ``(T, n, H)``,
+    ``xs (T, n, D)``, ``h0 (n, H)``, ``params = rnn.CellParams(Wx (D, H), Wh (H, H), b (H,))`` ->
+    ``(T, n, H)``,
     the states :math:`h_1 \dots h_T` (the convention of :func:`helpers.networks.rnn.elman_cell`)."""
     rng = np.random.default_rng(3)
     T, n, D, H = 6, 3, 2, 4
@@ -108,7 +112,7 @@ def elman_unroll(student: Callable) -> Verdict:
 
     def trial():
         want = states(True)
-        got = student(f32_params(params), *f32(xs, h0))
+        got = student(rnn.CellParams(**f32_params(params)), *f32(xs, h0))
         expect(got, want, "the states", known=[
             (states(False), "every step used h0: feed each new state into the next step"),
             (np.concatenate([h0[None], want[:-1]]), "you returned h_0 ... h_(T-1); return h_1 ... h_T, the "

@@ -3,7 +3,12 @@ file the helpers save, and every cache they read, goes through here.
 
 A file is written under a temporary name in its destination folder and renamed into place only
 once it is complete (``os.replace`` is atomic on POSIX and Windows), so a crash, a killed kernel or
-a second process sees either no file or the whole file, never a part of one.
+a second process sees either no file or the whole file, never a part of one.  A writer killed
+mid-write (``SIGKILL``, a lost machine) cannot delete its temporary: the next write or read of the
+same file removes it (:func:`remove_stale_temporaries`).
+
+Where files live: :func:`data_root` (``$ADVML_DATA_DIR`` or ``~/.cache/advml``) and
+:func:`cache_dir` for computed results.
 """
 
 from __future__ import annotations
@@ -11,8 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 import warnings
 import zipfile
 import zlib
@@ -23,13 +31,84 @@ from pathlib import Path
 import numpy as np
 
 
+def data_root() -> Path:
+    """The data folder as configured: ``$ADVML_DATA_DIR`` if set, else ``~/.cache/advml`` (unchecked;
+    :func:`helpers.data.datasets.data_dir` checks that a set folder exists)."""
+    env = os.environ.get("ADVML_DATA_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "advml"
+
+
+def cache_dir() -> Path:
+    """Where computed data (Ising configurations, trained reference models) are cached.
+
+    ``$ADVML_CACHE_DIR`` if set; else the data folder (:func:`data_root`) if it is writable; else
+    ``~/.cache/advml`` (CI points the data folder at a read-only shared copy).
+    """
+    env = os.environ.get("ADVML_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    root = data_root()
+    if root.is_dir() and os.access(root, os.W_OK):
+        return root
+    return Path.home() / ".cache" / "advml"
+
+
+# A temporary is named ".<file>.<host>_<pid>.<random>.tmp", so a later process can tell whether its
+# writer still runs.  Whose writer is alive, or cannot be asked (another host, not POSIX), is kept
+# until it has not been written to for STALE_AFTER seconds.
+STALE_AFTER = 24 * 3600.0
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"
+
+
+def _writer_is_dead(host: str, pid: int) -> bool:
+    if host != _HOST or os.name != "posix" or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (another user's process)
+        return False
+    return False
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporaries that :func:`atomic_file` left beside ``path`` when its writer died: those
+    of a process on this host that no longer runs, and any not written to for :data:`STALE_AFTER`
+    seconds.  A live writer's temporary, and other files' temporaries, are never touched.  Never
+    raises (a read-only folder keeps its files); returns the paths removed."""
+    path = Path(path)
+    pattern = re.compile(r"\." + re.escape(path.name) + r"\.(?:([A-Za-z0-9-]+)_(\d+)\.)?[A-Za-z0-9_]+\.tmp")
+    removed = []
+    try:
+        candidates = list(path.parent.iterdir()) if path.parent.is_dir() else []
+    except OSError:
+        return removed
+    now = time.time()
+    for candidate in candidates:
+        found = pattern.fullmatch(candidate.name)
+        if found is None:
+            continue
+        try:
+            dead = found.group(1) is not None and _writer_is_dead(found.group(1), int(found.group(2)))
+            if dead or now - candidate.stat().st_mtime > STALE_AFTER:
+                candidate.unlink()
+                removed.append(candidate)
+        except OSError:
+            continue
+    return removed
+
+
 @contextmanager
 def atomic_file(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; when the block ends without an error, rename it to
-    ``path``, otherwise delete it.  The block may also check the finished file and raise to reject it."""
+    ``path``, otherwise delete it.  The block may also check the finished file and raise to reject it.
+    Stale temporaries of ``path`` left by killed writers are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{_HOST}_{os.getpid()}.", suffix=".tmp",
+                                    dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -110,6 +189,7 @@ def load(path: Path, params: dict, check: Callable[[dict[str, np.ndarray]], None
     if check is not None and not callable(check):
         raise TypeError(f"check={check!r}; expected None or a function of the loaded arrays")
     path = Path(path)
+    remove_stale_temporaries(path)
     if not path.exists():
         return None
     try:

@@ -16,8 +16,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+from jaxtyping import Float
 
 from helpers.core import train, validate
+from helpers.core.validate import AnyArray, shaped
 
 LearningRate = float | Callable[[jax.Array], jax.Array]
 
@@ -35,8 +37,7 @@ def _check_rate(learning_rate: LearningRate, eps: float | None = None) -> None:
         except ValueError:
             raise ValueError(f"learning_rate={learning_rate!r}; expected a positive number or a schedule "
                              f"(a function of the step count)") from None
-    if eps is not None:
-        validate.positive_number(eps=eps)
+    validate.optional_positive(eps=eps)
 
 
 def _check_decay(name: str, value: float) -> None:
@@ -168,19 +169,20 @@ def inverse_time_decay(initial: float, decay_steps: float) -> Callable[[jax.Arra
     return lambda t: initial / (1.0 + t / decay_steps)
 
 
+@shaped
 def trajectory(
-    optimizer: optax.GradientTransformation,
-    loss: Callable[[jax.Array], jax.Array],
-    theta0: jax.Array,
-    n_steps: int,
+    optimizer,  # checked by validate.optimizer, whose message says what to pass
+    loss,
+    theta0: Float[AnyArray, "*shape"],
+    n_steps,
 ) -> jax.Array:
     r"""The path :math:`\theta_0, \theta_1, \dots, \theta_n` of ``n_steps`` full-gradient steps on
     ``loss(theta)``, ``(n_steps + 1, *theta0.shape)``: a full-batch run of :func:`helpers.core.train.fit`,
     so the whole path is one compiled program."""
     validate.optimizer("optimizer", optimizer)
     validate.callable_("loss", loss)
-    validate.array("theta0", theta0, kind="float")
     validate.positive_int(n_steps=n_steps)
+    theta0 = jnp.asarray(validate.finite("theta0", theta0))  # a NaN start gives a NaN path
     step = train.gradient_step(lambda theta, batch, key: (loss(theta), {"theta": theta}), optimizer)
     carry = train.init(theta0, optimizer)
     (theta, _), history = train.fit(step, carry, key=jax.random.key(0), epochs=n_steps)

@@ -64,6 +64,9 @@ def check_divisible(name: str, size: int, mesh: Mesh | None) -> None:
 
 def batch_spec(ndim: int, axis: int = 0) -> PartitionSpec:
     """The partition of an ``ndim``-axis array split along ``axis`` over ``"data"``."""
+    validate.nonnegative_int(ndim=ndim, axis=axis)
+    if axis >= ndim:  # a PartitionSpec longer than the array would split the wrong axis, or fail late
+        raise ValueError(f"axis={axis}; expected an axis of the {ndim}-axis array, in [0, {ndim - 1}]")
     return PartitionSpec(*([None] * axis), AXIS, *([None] * (ndim - axis - 1)))
 
 
@@ -74,6 +77,7 @@ def shard(x, mesh: Mesh | None, axis: int = 0, name: str = "x"):
     if mesh is None:
         return x
     for leaf in jax.tree.leaves(x):
+        batch_spec(leaf.ndim, axis)
         check_divisible(f"{name}.shape[{axis}]", leaf.shape[axis], mesh)
     return jax.tree.map(lambda a: jax.device_put(a, NamedSharding(mesh, batch_spec(a.ndim, axis))), x)
 

@@ -15,8 +15,10 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jaxtyping import Float, UInt32
 
 from helpers.core import validate
+from helpers.core.validate import AnyArray, shaped
 
 
 def _lowbias32(x: jax.Array) -> jax.Array:
@@ -27,7 +29,8 @@ def _lowbias32(x: jax.Array) -> jax.Array:
     return x ^ (x >> 16)
 
 
-def hashed_bits(seeds: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+@shaped
+def hashed_bits(seeds: UInt32[AnyArray, " 2"], shape) -> jax.Array:
     """Uniform uint32 per element: ``H(H(i ^ k1) ^ k2)`` for the flat index i; ``seeds (2,)`` uint32."""
     counter = jax.lax.iota(jnp.uint32, math.prod(shape)).reshape(shape)
     return _lowbias32(_lowbias32(counter ^ seeds[0]) ^ seeds[1])
@@ -41,14 +44,15 @@ def uniform_bits(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     return hashed_bits(jax.random.bits(key, (2,), jnp.uint32), shape)
 
 
-def probability_to_threshold(p: jax.Array) -> jax.Array:
+@shaped
+def probability_to_threshold(p: Float[AnyArray, "*shape"]) -> jax.Array:
     """The uint32 t with P(u < t) = p for a uniform uint32 u, for p in [0, 1] (p = 1 gives 1 - 2^-24)."""
     # 4294967040 is the largest float32 below 2^32, so the cast never overflows.
     return jnp.minimum(p * 4294967296.0, 4294967040.0).astype(jnp.uint32)
 
 
-def bernoulli(key: jax.Array, p: jax.Array) -> jax.Array:
+@shaped
+def bernoulli(key, p: Float[AnyArray, "*shape"]) -> jax.Array:
     r"""Independent draws :math:`x_i \sim \mathrm{Bernoulli}(p_i)` as 0.0/1.0 in ``p``'s dtype and shape."""
-    validate.array("p", p, kind="float")
-    validate.values_in("p", p, 0.0, 1.0, "probabilities in [0, 1]")
+    p = validate.unit_interval("p", p, "probabilities in [0, 1]")  # also checked under jit
     return (uniform_bits(key, p.shape) < probability_to_threshold(p)).astype(p.dtype)

@@ -111,54 +111,64 @@ def _epoch_batches(key, data, batch_size: int, n: int, mesh=None):
 
 # The compiled programs take the step as a static argument, so fitting again with the same step
 # function (a second epoch count, a benchmark's timed run) reuses them instead of compiling anew.
-@partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def _scan_epoch(step, batch_size, n, mesh, carry, key, data):
+@partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _scan_epoch(key, step, batch_size, n, mesh, carry, data):
     batches, keys = _epoch_batches(key, data, batch_size, n, mesh)
     return jax.lax.scan(lambda c, xs: step(c, *xs), carry, (batches, keys))
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2))
-def _batches(batch_size, n, mesh, key, data):
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def _batches(key, batch_size, n, mesh, data):
     return _epoch_batches(key, data, batch_size, n, mesh)
 
 
-@partial(jax.jit, static_argnums=0)
-def _one_step(step, carry, batch, key):
+@partial(jax.jit, static_argnums=1)
+def _one_step(key, step, carry, batch):
     return step(carry, batch, key)
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _full_batch(step, steps, carry, key, data):
+@partial(jax.jit, static_argnums=(1, 2))
+def _full_batch(key, step, steps, carry, data):
     return jax.lax.scan(lambda c, k: step(c, data, k), carry, jax.random.split(key, steps))
 
 
-def _check_finite(data) -> None:
-    """NaN or infinity in the data would train to a NaN loss without a word: refuse it by name."""
-    leaves = jax.tree_util.tree_leaves_with_path(data)
-    for path, leaf in leaves:
-        if jnp.issubdtype(leaf.dtype, jnp.inexact):
-            name = "data" + jax.tree_util.keystr(path)
-            validate.finite(name, leaf)
+def _plain(node) -> bool:
+    """A list of Python numbers (or of such lists): one array written out, not a pytree of scalars."""
+    return isinstance(node, list) and all(
+        _plain(item) or (isinstance(item, int | float) and not isinstance(item, bool)) for item in node)
+
+
+def _as_arrays(data):
+    """``data`` with lists of numbers made arrays, every leaf a JAX array, and no NaN or infinity in
+    it (it would train to a NaN loss without a word): each refused leaf is named."""
+    def convert(path, leaf):
+        name = "data" + jax.tree_util.keystr(path)
+        try:
+            leaf = jnp.asarray(leaf)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{name} cannot be read as an array ({error})") from None
+        return validate.finite(name, leaf) if jnp.issubdtype(leaf.dtype, jnp.inexact) else leaf
+
+    return jax.tree_util.tree_map_with_path(convert, data, is_leaf=_plain)
 
 
 def _check(data, epochs, batch_size, loop, evaluate) -> int | None:
-    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
-        raise ValueError(f"epochs={epochs!r}; expected a positive integer")
-    if loop not in LOOPS:
-        raise ValueError(f"loop={loop!r}; expected one of {LOOPS}")
+    """The one home of fit's checks of the epochs, the batch size and the loop; returns the number of
+    examples n (``None`` for full-batch training)."""
+    validate.positive_int(epochs=epochs)
+    validate.choice("loop", loop, LOOPS)
     if batch_size is None:
         if evaluate is not None:
             raise ValueError("evaluate needs a batch_size; a full-batch fit is one program")
         return None
-    leaves = jax.tree.leaves(data)
-    if not leaves:
+    sizes = [a.shape[0] if a.ndim else None for a in jax.tree.leaves(data)]
+    if not sizes:
         raise ValueError("data is empty; mini-batch training (batch_size given) needs arrays to batch")
-    sizes = [np.shape(a)[0] if np.ndim(a) else None for a in leaves]
     n = sizes[0]
     if n is None or any(s != n for s in sizes):
         raise ValueError(f"data arrays have first axes {sizes}; expected all equal")
-    integer = isinstance(batch_size, int | np.integer) and not isinstance(batch_size, bool)
-    if not integer or not 1 <= batch_size <= n:
+    validate.positive_int(batch_size=batch_size)
+    if batch_size > n:
         raise ValueError(f"batch_size={batch_size!r}; expected an integer in [1, {n}]")
     return int(n)
 
@@ -207,7 +217,10 @@ def fit(
     """Train: run ``step`` over ``epochs`` epochs of ``data``; return ``(carry, history)``.
 
     ``data`` is an array or a pytree of arrays sharing their first axis (e.g. ``(images, labels)``);
-    each batch handed to ``step`` has the same structure.
+    each batch handed to ``step`` has the same structure.  A list of numbers is one array; NaN or
+    infinity in the data is refused, naming the array.  A value rule of the step (``validate.labels``
+    on the batch's labels ...) that stops the compiled program raises ``ValueError`` "... (found
+    inside train.fit, epoch k)".
 
     * Mini-batch training (``batch_size`` given): every epoch a fresh permutation, ``n // batch_size``
       steps, compiled as one ``lax.scan``.  ``evaluate(carry) -> dict``, if given, runs after each
@@ -230,15 +243,14 @@ def fit(
     """
     validate.callable_("step", step)
     validate.key("key", key)
+    data = _as_arrays(data)
     n = _check(data, epochs, batch_size, loop, evaluate)
     parallel.check_mesh(mesh)
-    data = jax.tree.map(jnp.asarray, data)
-    _check_finite(data)
     carry = parallel.replicate(carry, mesh)
     if n is None:  # full batch: one program for the whole run
         data = parallel.shard(data, mesh, name="data") if data is not None else None
-        with validate.run_time_errors("inside train.fit"):
-            carry, metrics = _full_batch(step, int(epochs), carry, key, data)
+        with validate.run_time_errors("inside train.fit"):  # blocking: a stop surfaces here, not later
+            carry, metrics = jax.block_until_ready(_full_batch(key, step, int(epochs), carry, data))
         history = {name: np.asarray(value) for name, value in metrics.items()}
         if "loss" in history:
             history["step_loss"] = history["loss"]
@@ -246,11 +258,11 @@ def fit(
 
     def run_epoch(c, k, d):
         if loop == "scan":
-            return _scan_epoch(step, int(batch_size), n, mesh, c, k, d)
-        batches, keys = _batches(int(batch_size), n, mesh, k, d)
+            return _scan_epoch(k, step, int(batch_size), n, mesh, c, d)
+        batches, keys = _batches(k, int(batch_size), n, mesh, d)
         outs = []
         for i in range(keys.shape[0]):
-            c, m = _one_step(step, c, jax.tree.map(lambda b, i=i: b[i], batches), keys[i])
+            c, m = _one_step(keys[i], step, c, jax.tree.map(lambda b, i=i: b[i], batches))
             outs.append(m)
         return c, jax.tree.map(lambda *ms: jnp.stack(ms), *outs)
 
@@ -261,7 +273,7 @@ def fit(
     bar = _ProgressBar(int(epochs), disable=not progress)
     for epoch, epoch_key in enumerate(jax.random.split(key, epochs)):
         with validate.run_time_errors(f"inside train.fit, epoch {epoch + 1}"):
-            carry, metrics = run_epoch(carry, epoch_key, data)
+            carry, metrics = jax.block_until_ready(run_epoch(carry, epoch_key, data))
         row = {name: np.asarray(jnp.mean(value, axis=0)) for name, value in metrics.items()}
         if "loss" in metrics:
             step_losses.append(np.asarray(metrics["loss"]))

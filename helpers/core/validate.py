@@ -45,8 +45,12 @@ _PREFIX = "[value check] "
 
 
 def _at_run_time(x, bad, message: str):
-    """``x`` unchanged, with ``message`` raised when the compiled program finds ``bad`` true."""
-    return eqx.error_if(x, jnp.any(bad), _PREFIX + message)
+    """``x`` unchanged, with ``message`` raised when the compiled program finds ``bad`` true.
+
+    The error rides on a scalar zero that ``x`` then adds: threading ``x`` itself through
+    ``error_if``'s conditional would gather a sharded ``x`` onto one device."""
+    zero = eqx.error_if(jnp.zeros((), x.dtype), jnp.any(bad), _PREFIX + message)
+    return x + zero
 
 
 @contextlib.contextmanager
@@ -128,11 +132,11 @@ def nonnegative_number(**values) -> None:
 
 def layer_sizes(name: str, sizes, at_least: int = 2, what: str = "layer sizes") -> tuple[int, ...]:
     """A list of positive integers (layer widths), at least ``at_least`` of them; returned as a tuple."""
-    if isinstance(sizes, str | bytes) or not hasattr(sizes, "__iter__"):
-        raise ValueError(f"{name}={sizes!r}; expected a list of at least {at_least} positive integers ({what})")
-    sizes = list(sizes)
-    if len(sizes) < at_least or any(not is_integer(n) or n < 1 for n in sizes):
-        raise ValueError(f"{name}={sizes!r}; expected a list of at least {at_least} positive integers ({what})")
+    listed = not isinstance(sizes, str | bytes) and hasattr(sizes, "__iter__")
+    sizes = list(sizes) if listed else sizes
+    if not listed or len(sizes) < at_least or any(not is_integer(n) or n < 1 for n in sizes):
+        raise ValueError(f"{name}={sizes!r}; expected a list of at least {at_least} positive integers "
+                         f"({what})")
     return tuple(int(n) for n in sizes)
 
 

@@ -9,7 +9,8 @@ How a file is trusted
     downloaded from the canonical mirrors (the next mirror is tried when one fails) to a temporary
     name in the same folder, verified, and only then renamed into place; a crash or a second
     process therefore never leaves a half file behind, and a file that fails verification is
-    deleted, never used.
+    deleted, never used.  A download killed mid-way leaves its temporary behind; the next call for
+    that file removes it (:func:`helpers.core.cache.remove_stale_temporaries`).
 
 The 2-D toy distributions live in :mod:`helpers.data.toy`.
 """
@@ -27,9 +28,10 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from jaxtyping import Float, Real
 
-from helpers.core import rng, validate
-from helpers.core.cache import atomic_file
+from helpers.core import cache, rng, validate
+from helpers.core.validate import AnyArray, shaped
 
 SPLITS = ("train", "test")
 
@@ -73,12 +75,6 @@ FASHION_MNIST = IDXDataset(
     mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
 )
 
-FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)
-
-
 class DataUnavailableError(FileNotFoundError):
     """A data file is missing and could not be downloaded."""
 
@@ -87,39 +83,19 @@ class ChecksumError(ValueError):
     """A data file does not have the SHA-256 it must have."""
 
 
-def _data_root() -> Path:
-    env = os.environ.get("ADVML_DATA_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "advml"
-
-
 def data_dir() -> Path:
     """The data directory: ``$ADVML_DATA_DIR`` if set, else ``~/.cache/advml``.
 
     A set ``ADVML_DATA_DIR`` must name an existing folder: a mistyped path would otherwise become a
     new, empty data folder and a silent download (``DataUnavailableError`` says so instead).
     """
-    root = _data_root()
+    root = cache.data_root()
     if os.environ.get("ADVML_DATA_DIR") and not root.is_dir():
         raise DataUnavailableError(
             f"ADVML_DATA_DIR={os.environ['ADVML_DATA_DIR']!r} is not an existing folder; create it, or point "
             f"it at the folder that holds mnist/ and fashion-mnist/ (or unset it to use ~/.cache/advml)"
         )
     return root
-
-
-def cache_dir() -> Path:
-    """Where computed data (Ising configurations, trained reference models) are cached.
-
-    ``$ADVML_CACHE_DIR`` if set; else the data directory if it is writable; else
-    ``~/.cache/advml`` (CI points the data directory at a read-only shared copy).
-    """
-    env = os.environ.get("ADVML_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    root = _data_root()
-    if root.is_dir() and os.access(root, os.W_OK):
-        return root
-    return Path.home() / ".cache" / "advml"
 
 
 def sha256_of(path: Path) -> str:
@@ -140,7 +116,7 @@ def _verify(path: Path, expected: str) -> None:
 
 def _download(url: str, destination: Path, expected: str, timeout: float) -> None:
     """Fetch ``url`` to a temporary file beside ``destination``, verify it, rename it in place."""
-    with atomic_file(destination) as tmp:  # readers see no file or the whole, verified file
+    with cache.atomic_file(destination) as tmp:  # readers see no file or the whole, verified file
         with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             while block := response.read(1 << 20):
                 out.write(block)
@@ -163,12 +139,12 @@ def ensure_file(
     raised if the file is missing and no mirror delivers a verified copy; its message also says
     which file on disk failed verification and was removed.
     """
-    if filename not in dataset.sha256:
-        raise ValueError(f"filename={filename!r} is not one of {sorted(dataset.sha256)}")
+    validate.choice("filename", filename, sorted(dataset.sha256))
     folder = (Path(root) if root is not None else data_dir()) / dataset.folder
     path = folder / filename
     expected = dataset.sha256[filename]
     removed = ""
+    cache.remove_stale_temporaries(path)  # a download killed mid-way left its temporary behind
     if path.is_dir():
         raise DataUnavailableError(f"{path} is a folder; expected the data file {filename} "
                                    f"(sha256 {expected}) there: remove the folder")
@@ -236,10 +212,8 @@ def read_idx(path: Path) -> np.ndarray:
 def _load_idx_pair(
     dataset: IDXDataset, split: str, binarize: str | None, root: Path | None, download: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    if split not in SPLITS:
-        raise ValueError(f"split={split!r}; expected one of {SPLITS}")
-    if binarize not in (None, "threshold", "bernoulli"):
-        raise ValueError(f"binarize={binarize!r}; expected None, 'threshold' or 'bernoulli'")
+    validate.choice("split", split, SPLITS)
+    validate.choice("binarize", binarize, (None, "threshold", "bernoulli"))
     image_file, label_file = dataset.files(split)
     images = read_idx(ensure_file(dataset, image_file, root, download)).astype(np.float32) / 255.0
     labels = read_idx(ensure_file(dataset, label_file, root, download)).astype(np.int32)
@@ -278,7 +252,8 @@ def load_fashion_mnist(
     return _load_idx_pair(FASHION_MNIST, split, binarize, root, download)
 
 
-def dynamic_binarize(key: jax.Array, images: jax.Array) -> jax.Array:
+@shaped
+def dynamic_binarize(key, images: Float[AnyArray, "*shape"]) -> jax.Array:
     r"""Draw :math:`x_i \sim \mathrm{Bernoulli}(p_i)` per pixel; same shape and dtype as ``images``,
     whose grey levels :math:`p_i` must lie in [0, 1] (images of 0..255 would all come out white).
 
@@ -287,9 +262,11 @@ def dynamic_binarize(key: jax.Array, images: jax.Array) -> jax.Array:
     ``jax.random.uniform`` (they are drawn for every pixel of every training step).
     """
     validate.key("key", key)
-    validate.array("images", images, kind="float")
-    validate.values_in("images", images, 0.0, 1.0, "grey levels in [0, 1] (divide 0..255 images by 255)")
+    images = validate.unit_interval("images", images, _GREY)  # also checked under jit
     return _dynamic_binarize(key, images)
+
+
+_GREY = "grey levels in [0, 1] (divide 0..255 images by 255)"
 
 
 @jax.jit
@@ -309,14 +286,14 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     return (bunch.images / 16.0).astype(np.float32), bunch.target.astype(np.int32)
 
 
-def prepare_images(images, size: int = 28, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+@shaped
+def prepare_images(images: Real[AnyArray, "n 28 28"], size=28, value_range=(0.0, 1.0)) -> np.ndarray:
     r"""Grey-level images ``(n, 28, 28)`` in [0, 1] at ``size`` 28 or 14 (means of 2x2 blocks), mapped
     linearly to ``value_range``: :math:`x \mapsto lo + (hi - lo)\,x`.  Diffusion models use [-1, 1].
 
     Returns ``(n, size, size)`` float32.
     """
-    images = np.asarray(validate.array("images", images, (None, 28, 28), kind="number"), np.float32)
-    validate.values_in("images", images, 0.0, 1.0, "grey levels in [0, 1] (divide 0..255 images by 255)")
+    images = validate.unit_interval("images", np.asarray(images, np.float32), _GREY)
     if size not in (14, 28) or isinstance(size, bool):
         raise ValueError(f"size={size!r}; expected 28 (full resolution) or 14 (2 x 2 averages)")
     if not (isinstance(value_range, tuple | list) and len(value_range) == 2):

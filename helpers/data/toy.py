@@ -12,8 +12,10 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Real
 
 from helpers.core import validate
+from helpers.core.validate import AnyArray, shaped
 
 
 def _swiss_roll(key: jax.Array, n: int) -> jax.Array:
@@ -46,20 +48,27 @@ def _eight_gaussians(key: jax.Array, n: int) -> jax.Array:
     return centres + EIGHT_GAUSSIANS_STD * jax.random.normal(k_noise, (n, 2))
 
 
-def nearest_centre(x, centres=None) -> tuple[np.ndarray, np.ndarray]:
+@shaped
+def nearest_centre(x: Real[AnyArray, "n d"], centres: Real[AnyArray, "k d"] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     r"""For points ``x (n, d)``: the index of the nearest of ``centres (K, d)`` ``(n,)`` and the distance
     :math:`\min_c \lVert\mathbf{x} - \boldsymbol\mu_c\rVert` to it ``(n,)``, in NumPy float64: which mode a
     sample belongs to, and how far it sits from it.  ``centres`` defaults to the eight Gaussians'
     (``EIGHT_GAUSSIANS_CENTRES``, d = 2), whose samples are within :math:`3s` of their centre in 98.9 %
     of draws, since :math:`\lVert\mathbf{x} - \boldsymbol\mu_c\rVert^2/s^2 \sim \chi^2_2`."""
-    centres = EIGHT_GAUSSIANS_CENTRES if centres is None else centres
-    centres = np.asarray(validate.array("centres", centres, ndim=2, kind="number"), np.float64)
-    x = np.asarray(validate.array("x", x, (None, centres.shape[1]), kind="number"), np.float64)
+    return _nearest(EIGHT_GAUSSIANS_CENTRES if centres is None else centres, x)
+
+
+@shaped
+def _nearest(centres: Real[AnyArray, "k d"], x: Real[AnyArray, "n d"]) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(validate.finite("x", x), np.float64)  # a NaN sample has no nearest centre
+    centres = np.asarray(validate.finite("centres", centres), np.float64)
     distances = np.linalg.norm(x[:, None, :] - centres[None], axis=2)  # (n, K)
     return np.argmin(distances, axis=1), np.min(distances, axis=1)
 
 
-def eight_gaussians_log_density(x: jax.Array, noise_std: float = 0.0) -> jax.Array:
+@shaped
+def eight_gaussians_log_density(x: Real[AnyArray, "*batch 2"], noise_std=0.0) -> jax.Array:
     r"""Exact log density of the eight-Gaussians toy, smoothed by Gaussian noise of ``noise_std``:
 
     .. math:: \log p_\sigma(\mathbf{x}) = \log \frac18 \sum_{c=1}^{8}
@@ -69,10 +78,8 @@ def eight_gaussians_log_density(x: jax.Array, noise_std: float = 0.0) -> jax.Arr
     ``sample_toy(key, "eight_gaussians", n)`` plus :math:`\sigma\boldsymbol\epsilon`).
     Shapes ``(..., 2)`` -> ``(...)``.
     """
-    validate.array("x", x, min_ndim=1)
-    if x.shape[-1] != 2:
-        raise ValueError(f"x has shape {x.shape}; expected points (..., 2)")
     validate.nonnegative_number(noise_std=noise_std)
+    x = jnp.asarray(x, jnp.result_type(x.dtype, jnp.float32))  # integer points as floats
     centres = jnp.asarray(EIGHT_GAUSSIANS_CENTRES, x.dtype)  # (8, 2)
     var = EIGHT_GAUSSIANS_STD**2 + noise_std**2
     sq = jnp.sum((x[..., None, :] - centres) ** 2, axis=-1)  # (..., 8)
@@ -115,7 +122,8 @@ def _sample(key: jax.Array, name: str, n: int) -> jax.Array:
     return TOY_DISTRIBUTIONS[name](key, n).astype(jnp.float32)
 
 
-def franke(x: jax.Array, y: jax.Array) -> jax.Array:
+@shaped
+def franke(x: Real[AnyArray, "*grid"], y: Real[AnyArray, "*grid"]) -> jax.Array:
     r"""Franke's function on the unit square (the course's regression benchmark), elementwise:
 
     .. math:: F = \tfrac34 e^{-\frac{(9x-2)^2}{4} - \frac{(9y-2)^2}{4}}
@@ -125,7 +133,6 @@ def franke(x: jax.Array, y: jax.Array) -> jax.Array:
 
     ``x`` and ``y`` of the same shape (no broadcasting, so a grid must be built with ``meshgrid``).
     """
-    validate.same_shape(x=x, y=y)  # a broadcast would hide a mismatched grid
     return (
         0.75 * jnp.exp(-((9 * x - 2) ** 2) / 4 - (9 * y - 2) ** 2 / 4)
         + 0.75 * jnp.exp(-((9 * x + 1) ** 2) / 49 - (9 * y + 1) / 10)
@@ -134,19 +141,13 @@ def franke(x: jax.Array, y: jax.Array) -> jax.Array:
     )
 
 
-def _check_theta(theta) -> None:
-    # JAX would read a missing theta_1 as a clamped theta_0 and return a number.
-    validate.array("theta", theta, min_ndim=1)
-    if theta.shape[0] != 2:
-        raise ValueError(f"theta has shape {theta.shape}; expected (2, ...), the two coordinates first")
-
-
-def rosenbrock(theta: jax.Array) -> jax.Array:
+@shaped
+def rosenbrock(theta: Real[AnyArray, "2 ..."]):  # NumPy in, NumPy out
     r"""Rosenbrock's valley, minimum 0 at (1, 1):
 
     .. math:: f(\theta) = (1 - \theta_0)^2 + 100 (\theta_1 - \theta_0^2)^2.
 
-    ``theta (2, ...)`` -> ``(...)`` (a point, or a grid of them stacked on the first axis).
+    ``theta (2, ...)`` -> ``(...)`` (a point, or a grid of them stacked on the first axis; JAX would
+    read a missing :math:`\theta_1` as a clamped :math:`\theta_0`, so the annotation asks for two).
     """
-    _check_theta(theta)
     return (1.0 - theta[0]) ** 2 + 100.0 * (theta[1] - theta[0] ** 2) ** 2

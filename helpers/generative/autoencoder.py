@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from jaxtyping import Float, Real
 
 from helpers.core import validate
-from helpers.core.validate import positive_int, positive_number
+from helpers.core.validate import AnyArray, positive_int, positive_number, shaped
 from helpers.networks import layers
 
 
@@ -32,9 +33,7 @@ class Autoencoder(nnx.Module):
                  output: str = "linear", rngs: nnx.Rngs):
         positive_int(data_dim=data_dim, code_dim=code_dim)
         validate.choice("output", output, ("linear", "sigmoid"))
-        hidden = list(hidden)
-        if any(not validate.is_integer(n) or n < 1 for n in hidden):
-            raise ValueError(f"hidden={hidden!r}; expected positive integers")
+        hidden = list(validate.layer_sizes("hidden", hidden, at_least=0, what="hidden widths"))
         self.data_dim, self.code_dim, self.output = data_dim, code_dim, output
         self.encoder = layers.MLP([data_dim, *hidden, code_dim], activation, rngs=rngs)
         self.decoder = layers.MLP([code_dim, *hidden[::-1], data_dim], activation, rngs=rngs)
@@ -52,30 +51,33 @@ class Autoencoder(nnx.Module):
         return self.decode(self.encode(x))
 
 
-def squared_error(model, x: jax.Array) -> jax.Array:
+@shaped
+def squared_error(model, x: Real[AnyArray, "n d ..."]) -> Float[AnyArray, " n"]:
     r"""Per-example squared reconstruction error :math:`\|\mathbf{x} - g(f(\mathbf{x}))\|^2`, summed over
     the d features: ``(n, d)`` or ``(n, h, w)`` -> ``(n,)``."""
-    x = validate.array("x", x, min_ndim=2)
     x = x.reshape(x.shape[0], -1)
     return jnp.sum((x - model(x)) ** 2, axis=-1)
 
 
-def reconstruction_loss(model, batch: jax.Array, key: jax.Array) -> jax.Array:
+@shaped
+def reconstruction_loss(model, batch: Real[AnyArray, "n d ..."], key) -> Float[AnyArray, ""]:
     r"""Training loss :math:`\frac1B \sum_b \|\mathbf{x}_b - g(f(\mathbf{x}_b))\|^2` (``key`` unused)."""
     del key
     return jnp.mean(squared_error(model, batch.astype(jnp.float32)))
 
 
-def corrupt(key: jax.Array, x: jax.Array, sigma: float) -> jax.Array:
+@shaped
+def corrupt(key, x: Float[AnyArray, "*shape"], sigma) -> Float[AnyArray, "*shape"]:
     r"""Gaussian corruption :math:`\tilde{\mathbf{x}} = \mathbf{x} + \sigma\boldsymbol\epsilon`,
     :math:`\boldsymbol\epsilon \sim \mathcal{N}(0, I)`; same shape as ``x``."""
     validate.key("key", key)
     validate.nonnegative_number(sigma=sigma)
-    validate.array("x", x, kind="float")
     return x + sigma * jax.random.normal(key, x.shape, x.dtype)
 
 
-def denoising_loss(model, batch: jax.Array, key: jax.Array, sigma: float) -> jax.Array:
+@shaped
+def denoising_autoencoder_loss(model, batch: Real[AnyArray, "n d ..."], key,
+                               sigma) -> Float[AnyArray, ""]:
     r"""Denoising loss :math:`\frac1B\sum_b \|\mathbf{x}_b - r(\tilde{\mathbf{x}}_b)\|^2`, with a fresh
     corruption :math:`\tilde{\mathbf{x}}_b = \mathbf{x}_b + \sigma\boldsymbol\epsilon_b` every step.
 

@@ -1,22 +1,23 @@
 r"""Noise predictors for the losses and samplers of :mod:`helpers.generative.diffusion`: a residual MLP,
-velocity
-prediction, a denoiser for spins.
+velocity prediction, a denoiser for spins.
 
 Each is an NNX module with the signature of a noise predictor,
-``model(x_t, t) -> eps_hat`` for ``x_t (n, ...)`` and integer time steps ``t (n,)``; the layers
-they are built from are in :mod:`helpers.networks.layers`.
+``model(x_t, t) -> eps_hat`` for ``x_t (n, ...)`` and integer time steps ``t (n,)`` in 1..T; the layers
+they are built from (and the periodic neighbour tables of the lattice) are in :mod:`helpers.networks.layers`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jaxtyping import Int, Real
 
-from helpers.core import validate
-from helpers.core.validate import positive_int
-from helpers.generative import diffusion
+from helpers.core import arrays, validate
+from helpers.core.validate import AnyArray, positive_int, shaped
 from helpers.generative.diffusion import Schedule
 from helpers.networks import layers
 
@@ -52,7 +53,9 @@ class MLPDenoiser(nnx.Module):
         self.norm = nnx.LayerNorm(width, rngs=rngs)
         self.out = nnx.Linear(width, data_dim, rngs=rngs)
 
-    def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
+    @shaped
+    def __call__(self, x: Real[AnyArray, " n *dims"], t: Int[AnyArray, " n"]) -> jax.Array:
+        t = validate.time_index("t", t, self.T)
         shape = x.shape
         h = self.inp(x.reshape(shape[0], -1))
         emb = self.embed(layers.time_embedding(t * (1000.0 / self.T), self.emb_dim))
@@ -75,16 +78,17 @@ class VPrediction(nnx.Module):
     so the losses and samplers above take it unchanged.
     """
 
-    def __init__(self, net: nnx.Module, schedule: Schedule):
-        validate.callable_("net", net)
-        diffusion.check_schedule(schedule)
-        self.net = net
+    @shaped
+    def __init__(self, net: Callable, schedule: Schedule):
+        self.net, self.T = net, schedule.T
         self.sqrt_ab = nnx.Variable(jnp.sqrt(schedule.alpha_bars))  # (T + 1,), not trained
         self.sqrt_1mab = nnx.Variable(jnp.sqrt(1 - schedule.alpha_bars))
 
-    def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
-        a = diffusion.per_example(self.sqrt_ab[...][t], x)
-        b = diffusion.per_example(self.sqrt_1mab[...][t], x)
+    @shaped
+    def __call__(self, x: Real[AnyArray, " n *dims"], t: Int[AnyArray, " n"]) -> jax.Array:
+        t = validate.time_index("t", t, self.T)
+        a = arrays.per_example(self.sqrt_ab[...][t], x)
+        b = arrays.per_example(self.sqrt_1mab[...][t], x)
         return b * x + a * self.net(x, t)
 
 
@@ -113,29 +117,15 @@ class SpinDenoiser(nnx.Module):
     Input ``(n, L, L)`` or ``(n, L*L)``, ``t (n,)``; output like the input.
     """
 
-    def __init__(
-        self,
-        L: int,
-        schedule: Schedule,
-        radius: int = 2,
-        width: int = 32,
-        depth: int = 1,
-        emb_dim: int = 64,
-        *,
-        rngs: nnx.Rngs,
-    ):
+    @shaped
+    def __init__(self, L, schedule: Schedule, radius=2, width=32, depth=1, emb_dim=64, *, rngs: nnx.Rngs):
         positive_int(width=width, depth=depth)
         validate.lattice_size(L)
         validate.even_int(emb_dim=emb_dim)
-        diffusion.check_schedule(schedule)
         if not validate.is_integer(radius) or not 1 <= radius < L:
             raise ValueError(f"radius={radius!r}; expected an integer in [1, {L - 1}]")
         self.L, self.T, self.emb_dim = L, schedule.T, emb_dim
-        rows, cols = np.divmod(np.arange(L * L), L)
-        offsets = np.arange(-radius, radius + 1)
-        dy, dx = (a.ravel() for a in np.meshgrid(offsets, offsets, indexing="ij"))
-        dy, dx = dy[(dy != 0) | (dx != 0)], dx[(dy != 0) | (dx != 0)]  # the cavity: leave the site out
-        neighbours = ((rows[:, None] + dy) % L) * L + (cols[:, None] + dx) % L
+        neighbours = _cavity(L, radius)
         self.neighbours = nnx.Variable(jnp.asarray(neighbours))  # (L*L, (2r+1)^2 - 1) site indices
         self.sqrt_ab = nnx.Variable(jnp.sqrt(schedule.alpha_bars))  # (T + 1,), not trained
         self.sqrt_1mab = nnx.Variable(jnp.sqrt(1 - schedule.alpha_bars))
@@ -145,7 +135,8 @@ class SpinDenoiser(nnx.Module):
         self.norm = nnx.LayerNorm(width, rngs=rngs)
         self.out = nnx.Linear(width, 1, kernel_init=nnx.initializers.zeros_init(), rngs=rngs)
 
-    def cavity_field(self, x: jax.Array, t: jax.Array) -> jax.Array:
+    @shaped
+    def cavity_field(self, x: Real[AnyArray, "n sites"], t: Int[AnyArray, " n"]) -> jax.Array:
         r"""The learned :math:`h_i(\mathbf{x}_{t,\setminus i}, t)`: ``x (n, L*L)``, ``t (n,)``
         -> ``(n, L*L)``.  (The first layer leaves the site out; the blocks' mixing brings it back in
         through the neighbours' patches.)"""
@@ -155,9 +146,30 @@ class SpinDenoiser(nnx.Module):
             h = block(h, emb)
         return self.out(jax.nn.swish(self.norm(h)))[..., 0]
 
-    def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
+    @shaped
+    def __call__(self, x: Real[AnyArray, " n *lattice"], t: Int[AnyArray, " n"]) -> jax.Array:
+        t = validate.time_index("t", t, self.T)
         shape = x.shape
         flat = x.reshape(shape[0], self.L * self.L)
         a, b = self.sqrt_ab[...][t][:, None], self.sqrt_1mab[...][t][:, None]
         x0_hat = jnp.tanh(a * flat / b**2 + self.cavity_field(flat, t))
         return ((flat - a * x0_hat) / b).reshape(shape)
+
+
+def _cavity(L: int, radius: int) -> np.ndarray:
+    """Each site's periodic ``(2r+1)^2`` window without the site itself: ``(L*L, (2r+1)^2 - 1)`` site
+    indices, offsets ``(dy, dx)`` in row-major order, site ``(row + dy, col + dx)`` (mod L).  The window
+    grows by ``radius`` rounds of :func:`helpers.networks.layers.periodic_neighbourhood` (3x3), applied
+    to the site indices themselves; each round's block k holds the shift ``-(k // 3 - 1, k % 3 - 1)``."""
+    shifts = -np.array([(k // 3 - 1, k % 3 - 1) for k in range(9)])
+    offsets, window = np.zeros((1, 2), int), np.arange(L * L, dtype=np.float32)[None, :, None]
+    with jax.ensure_compile_time_eval():
+        for _ in range(radius):  # (1, L*L, w) -> (1, L*L, 9 w), then one column per distinct offset
+            window = np.asarray(layers.periodic_neighbourhood(jnp.asarray(window), L))
+            offsets = (shifts[:, None, :] + offsets[None]).reshape(-1, 2)
+            first = np.sort(np.unique(offsets, axis=0, return_index=True)[1])
+            window, offsets = window[:, :, first], offsets[first]
+    column = {tuple(o): c for c, o in enumerate(offsets.tolist())}
+    span = range(-radius, radius + 1)
+    cavity = [column[(dy, dx)] for dy in span for dx in span if (dy, dx) != (0, 0)]
+    return np.rint(window[0][:, cavity]).astype(np.int64)

@@ -12,32 +12,19 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+from jaxtyping import Int, Real
 
-from helpers.core import validate
-from helpers.generative.diffusion import (
-    EpsFn,
-    Schedule,
-    _check_t,
-    check_schedule,
-    per_example,
-    posterior,
-    predict_x0,
-)
+from helpers.core import arrays, validate
+from helpers.core.validate import AnyArray, shaped
+from helpers.generative.diffusion import EpsFn, Schedule, posterior, predict_x0
 from helpers.networks import layers
 
-
-def _check_shape(shape) -> tuple[int, ...]:
-    if not isinstance(shape, tuple | list):
-        raise ValueError(f"shape={shape!r}; expected a tuple (n_samples, *data_shape)")
-    shape = tuple(shape)
-    if len(shape) < 2 or any(not isinstance(s, int | np.integer) or s < 1 for s in shape):
-        raise ValueError(f"shape={shape!r}; expected (n_samples, *data_shape) with positive integers")
-    return tuple(int(s) for s in shape)
+_DATA_SHAPE = "(n_samples, *data_shape)"
 
 
-def ddpm_step(key: jax.Array, model: EpsFn, schedule: Schedule, x_t: jax.Array, t: jax.Array,
-              clip: float | None = None) -> jax.Array:
+@shaped
+def ddpm_step(key, model: EpsFn, schedule: Schedule, x_t: Real[AnyArray, " n *dims"],
+              t: Int[AnyArray, " n"], clip=None) -> jax.Array:
     r"""One step of ancestral sampling, :math:`\mathbf{x}_{t-1} \sim p_\theta(\mathbf{x}_{t-1}|\mathbf{x}_t)
     = \mathcal{N}(\boldsymbol\mu_q(\mathbf{x}_t, \hat{\mathbf{x}}_0), \sigma_q^2(t)I)`:
 
@@ -48,17 +35,14 @@ def ddpm_step(key: jax.Array, model: EpsFn, schedule: Schedule, x_t: jax.Array, 
     \frac{1 - \alpha_t}{\sqrt{1 - \bar\alpha_t}}\hat{\boldsymbol\epsilon}\right) + \sigma_q\mathbf{z}`.
     ``x_t (n, ...)``, ``t (n,)`` in 1..T.
     """
-    t = _check_step(key, schedule, x_t, t)
+    validate.key("key", key)
+    t = validate.time_index("t", t, schedule.T)
     x0_hat = predict_x0(schedule, x_t, t, _predict_noise(model, x_t, t))
     if clip is not None:
         x0_hat = jnp.clip(x0_hat, -clip, clip)
     mean, var = posterior(schedule, x_t, x0_hat, t)
-    return mean + jnp.sqrt(per_example(var, x_t)) * jax.random.normal(key, x_t.shape)  # var = 0 at t = 1
-
-
-def _check_step(key, schedule, x_t, t) -> jax.Array:
-    validate.key("key", key)
-    return _check_t(schedule, t, x_t, low=1)
+    noise = jax.random.normal(key, x_t.shape)
+    return mean + jnp.sqrt(arrays.per_example(var, x_t)) * noise  # var = 0 at t = 1
 
 
 def _predict_noise(model: EpsFn, x: jax.Array, t: jax.Array) -> jax.Array:
@@ -69,8 +53,9 @@ def _predict_noise(model: EpsFn, x: jax.Array, t: jax.Array) -> jax.Array:
     return eps
 
 
-def ddpm_sample(key: jax.Array, model, schedule: Schedule, shape, clip: float | None = None,
-                return_path: bool = False):
+@shaped
+def ddpm_sample(key, model: EpsFn, schedule: Schedule, shape, clip=None,
+                return_path=False):
     r"""Ancestral sampling: :math:`\mathbf{x}_T \sim \mathcal{N}(0, I)`, then :func:`ddpm_step` for
     t = T..1, one ``lax.scan`` vectorised over the n samples.
 
@@ -79,14 +64,10 @@ def ddpm_sample(key: jax.Array, model, schedule: Schedule, shape, clip: float | 
     index t.
     """
     validate.key("key", key)
-    validate.callable_("model", model)
-    check_schedule(schedule)
-    return _ddpm(key, layers.as_module(model), schedule, _check_shape(shape), _check_clip(clip), return_path)
-
-
-def _check_clip(clip):
+    shape = validate.layer_sizes("shape", shape, 2, _DATA_SHAPE)
     validate.optional_positive(clip=clip)
-    return None if clip is None else float(clip)
+    return _ddpm(key, layers.as_module(model), schedule, shape, None if clip is None else float(clip),
+                 return_path)
 
 
 @partial(jax.jit, static_argnames=("shape", "clip", "return_path"))
@@ -105,8 +86,9 @@ def _ddpm(key, model, schedule, shape, clip, return_path):
     return x0
 
 
-def ddim_step(key: jax.Array, model: EpsFn, schedule: Schedule, x: jax.Array, t, t_prev, eta: float = 0.0,
-              clip: float | None = None) -> jax.Array:
+@shaped
+def ddim_step(key, model: EpsFn, schedule: Schedule, x: Real[AnyArray, " n *dims"], t, t_prev,
+              eta=0.0, clip=None) -> jax.Array:
     r"""One DDIM step (Song, Meng and Ermon 2021) from time ``t`` to ``t_prev < t`` (integers):
 
     .. math:: \mathbf{x}_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat{\mathbf{x}}_0
@@ -118,7 +100,11 @@ def ddim_step(key: jax.Array, model: EpsFn, schedule: Schedule, x: jax.Array, t,
     :math:`t' = t - 1` is :func:`ddpm_step`.  With ``clip``, :math:`\hat{\mathbf{x}}_0` is clipped
     and :math:`\hat{\boldsymbol\epsilon}` recomputed from it, so the two stay consistent.
     """
-    _check_ddim_step(key, schedule, x, t, t_prev, eta)
+    validate.key("key", key)
+    validate.nonnegative_number(eta=eta)
+    t, t_prev = validate.time_index("t", t, schedule.T), validate.integers_in("t_prev", t_prev, 0, schedule.T)
+    if validate.concrete(t) is not None and validate.concrete(t_prev) is not None and not t_prev < t:
+        raise ValueError(f"t={int(t)}, t_prev={int(t_prev)}; expected t_prev < t")
     ab, ab_prev = schedule.alpha_bars[t], schedule.alpha_bars[t_prev]
     tt = jnp.full(x.shape[:1], t)
     eps = _predict_noise(model, x, tt)
@@ -131,32 +117,22 @@ def ddim_step(key: jax.Array, model: EpsFn, schedule: Schedule, x: jax.Array, t,
             + s * jax.random.normal(key, x.shape))
 
 
-def _check_ddim_step(key, schedule, x, t, t_prev, eta) -> None:
-    validate.key("key", key)
-    check_schedule(schedule)
-    validate.array("x", x, min_ndim=1)
-    validate.nonnegative_number(eta=eta)
-    validate.integers_in("t", t, 1, schedule.T)
-    validate.integers_in("t_prev", t_prev, 0, schedule.T)
-    if validate.concrete(t) is not None and validate.concrete(t_prev) is not None and not t_prev < t:
-        raise ValueError(f"t={t!r}, t_prev={t_prev!r}; expected t_prev < t")
-
-
-def ddim_sample(key: jax.Array, model, schedule: Schedule, shape, steps: int = 50, eta: float = 0.0,
-                clip: float | None = None) -> jax.Array:
+@shaped
+def ddim_sample(key, model: EpsFn, schedule: Schedule, shape, steps=50, eta=0.0,
+                clip=None) -> jax.Array:
     r"""DDIM sampling on the sub-sequence :math:`\tau_i = iT/S`, i = S..1 (S = ``steps``, which must
     divide T), :func:`ddim_step` from :math:`\tau_i` to :math:`\tau_{i-1}` with :math:`\tau_0 = 0`
     (:math:`\bar\alpha_0 = 1`), starting at :math:`\mathbf{x}_T \sim \mathcal{N}(0, I)`.
     Returns ``x_0`` of ``shape = (n, *data_shape)``.
     """
     validate.key("key", key)
-    validate.callable_("model", model)
-    check_schedule(schedule)
-    shape = _check_shape(shape)
+    shape = validate.layer_sizes("shape", shape, 2, _DATA_SHAPE)
     if not validate.is_integer(steps) or not 1 <= steps <= schedule.T or schedule.T % steps:
         raise ValueError(f"steps={steps!r}; expected a divisor of T = {schedule.T} between 1 and T")
     validate.nonnegative_number(eta=eta)
-    return _ddim(key, layers.as_module(model), schedule, shape, steps, float(eta), _check_clip(clip))
+    validate.optional_positive(clip=clip)
+    clip = None if clip is None else float(clip)
+    return _ddim(key, layers.as_module(model), schedule, shape, steps, float(eta), clip)
 
 
 @partial(jax.jit, static_argnames=("shape", "steps", "clip"))

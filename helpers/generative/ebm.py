@@ -10,6 +10,7 @@ and run in parallel.  Loops over steps are ``jax.lax.scan``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 
@@ -17,8 +18,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jaxtyping import Float, Int, Real, Shaped
 
 from helpers.core import parallel, train, validate
+from helpers.core.arrays import per_example
+from helpers.core.validate import AnyArray, shaped
 
 EnergyFn = Callable[[jax.Array], jax.Array]
 
@@ -36,24 +40,26 @@ def _energy_and_grad(energy_fn: EnergyFn, x: jax.Array) -> tuple[jax.Array, jax.
 
 def _step_sizes(step_size, n_steps: int, steps_name: str = "n_steps") -> jax.Array:
     validate.positive_int(**{steps_name: n_steps})
-    if isinstance(step_size, str | bool) or step_size is None:
-        raise ValueError(f"step_size={step_size!r}; expected a positive number or one per step")
-    sizes = np.asarray(step_size, np.float64)
-    if sizes.ndim > 1 or (sizes.ndim == 1 and sizes.shape != (n_steps,)):
-        raise ValueError(f"step_size has shape {sizes.shape}; expected a number or ({n_steps},), "
+    if np.ndim(step_size) == 0:
+        validate.positive_number(step_size=step_size)
+    elif np.shape(step_size) != (n_steps,):
+        raise ValueError(f"step_size has shape {np.shape(step_size)}; expected a number or ({n_steps},), "
                          "one per step")
-    if not np.all((sizes > 0) & np.isfinite(sizes)):
-        raise ValueError(f"step_size={step_size!r}; expected positive values (a number or one per step)")
-    return jnp.broadcast_to(jnp.asarray(sizes, jnp.float32), (n_steps,))
+    else:
+        step_size = validate.values_in("step_size", np.asarray(step_size, np.float64), 1e-300, math.inf,
+                                       "positive step sizes, one per step")
+    return jnp.broadcast_to(jnp.asarray(step_size, jnp.float32), (n_steps,))
 
 
-def _check_chains(key, energy_fn, x, name: str = "x0"):
+def _checked_start(key, x, name: str = "x0"):
+    """The chains' start ``x``, its values checked finite (also inside ``jit``)."""
     validate.key("key", key)
-    validate.callable_("energy_fn", energy_fn)
-    validate.array(name, x, min_ndim=2, kind="float")
+    return validate.finite(name, x)
 
 
-def langevin_step(key: jax.Array, energy_fn: EnergyFn, x: jax.Array, step_size, grad_clip=None, bounds=None):
+@shaped
+def langevin_step(key, energy_fn: EnergyFn, x: Float[AnyArray, "n d ..."], step_size, grad_clip=None,
+                  bounds=None) -> Float[AnyArray, "n d ..."]:
     r"""One step of unadjusted Langevin dynamics, all chains (rows of ``x``) at once:
 
     .. math:: \mathbf{x}_{k+1} = \mathbf{x}_k - \frac{\epsilon}{2} \nabla_\mathbf{x} E(\mathbf{x}_k)
@@ -63,6 +69,11 @@ def langevin_step(key: jax.Array, energy_fn: EnergyFn, x: jax.Array, step_size, 
     energies); ``bounds = (lo, hi)`` projects the step back into the box (projected Langevin, for
     images whose pixels live in [lo, hi]).
     """
+    x = _checked_start(key, x, "x")
+    return _langevin_step(key, energy_fn, x, step_size, grad_clip, bounds)
+
+
+def _langevin_step(key, energy_fn, x, step_size, grad_clip, bounds):
     g = _grad_energy(energy_fn, x)
     if grad_clip is not None:
         g = jnp.clip(g, -grad_clip, grad_clip)
@@ -70,15 +81,16 @@ def langevin_step(key: jax.Array, energy_fn: EnergyFn, x: jax.Array, step_size, 
     return x if bounds is None else jnp.clip(x, *bounds)
 
 
+@shaped
 def langevin(
-    key: jax.Array,
+    key,
     energy_fn: EnergyFn,
-    x0: jax.Array,
+    x0: Float[AnyArray, "n d ..."],
     step_size,
-    n_steps: int,
-    grad_clip: float | None = None,
-    keep_every: int = 0,
-    bounds: tuple[float, float] | None = None,
+    n_steps,
+    grad_clip=None,
+    keep_every=0,
+    bounds=None,
 ):
     r"""``n_steps`` steps of :func:`langevin_step` as one ``lax.scan``.
 
@@ -87,7 +99,7 @@ def langevin(
     ``(n_steps // j, n, *shape)`` of the states after steps j, 2j, ...  For finite :math:`\epsilon`
     the chain's stationary law is biased; see :func:`mala`.
     """
-    _check_chains(key, energy_fn, x0)
+    x0 = _checked_start(key, x0)
     sizes = _step_sizes(step_size, n_steps)
     _check_langevin(grad_clip, bounds)
     validate.nonnegative_int(keep_every=keep_every)
@@ -107,7 +119,7 @@ def _check_langevin(grad_clip, bounds):
 def _langevin(key, energy_fn, x0, sizes, grad_clip, keep_every, bounds=None):
     def run(x, keys, eps):
         def step(x, inputs):
-            return langevin_step(inputs[0], energy_fn, x, inputs[1], grad_clip, bounds), None
+            return _langevin_step(inputs[0], energy_fn, x, inputs[1], grad_clip, bounds), None
 
         return jax.lax.scan(step, x, (keys, eps))[0]
 
@@ -147,16 +159,17 @@ def mala_step(key: jax.Array, energy_fn: EnergyFn, state, step_size):
     e_prop, g_prop = _energy_and_grad(energy_fn, proposal)
     log_alpha = -e_prop + e + log_q(x, proposal, g_prop) - log_q(proposal, x, g)
     accept = jnp.log(jax.random.uniform(k_acc, e.shape)) < log_alpha
-    keep = accept.reshape(-1, *([1] * (x.ndim - 1)))
+    keep = per_example(accept, x)
     return (jnp.where(keep, proposal, x), jnp.where(accept, e_prop, e), jnp.where(keep, g_prop, g)), accept
 
 
-def mala(key: jax.Array, energy_fn: EnergyFn, x0: jax.Array, step_size, n_steps: int):
+@shaped
+def mala(key, energy_fn: EnergyFn, x0: Float[AnyArray, "n d ..."], step_size, n_steps):
     """``n_steps`` steps of :func:`mala_step` as one ``lax.scan``.
 
     Returns (final ``x``, acceptance rate per chain ``(n,)``).
     """
-    _check_chains(key, energy_fn, x0)
+    x0 = _checked_start(key, x0)
     return _mala(key, energy_fn, x0, _step_sizes(step_size, n_steps))
 
 
@@ -172,7 +185,9 @@ def _mala(key, energy_fn, x0, sizes):
     return x, accepted / sizes.shape[0]
 
 
-def buffer_sample(key: jax.Array, buffer: jax.Array, batch_size: int, reinit_fraction: float, noise_fn):
+@shaped
+def buffer_sample(key, buffer: Shaped[AnyArray, "size d ..."], batch_size, reinit_fraction,
+                  noise_fn):
     """Draw Langevin starting points from a replay buffer ``(size, *shape)``.
 
     Each of the ``batch_size`` starts is a random buffer entry, except that a fraction
@@ -180,37 +195,33 @@ def buffer_sample(key: jax.Array, buffer: jax.Array, batch_size: int, reinit_fra
     (Du and Mordatch use 5 %), so the buffer keeps exploring.  Returns (starts, buffer indices);
     after the Langevin run, :func:`buffer_update` writes the new samples back at those indices.
     """
-    _check_buffer(key, buffer, batch_size, reinit_fraction, noise_fn)
-    k_idx, k_noise, k_mask = jax.random.split(key, 3)
-    idx = jax.random.randint(k_idx, (batch_size,), 0, buffer.shape[0])
-    fresh = jax.random.uniform(k_mask, (batch_size,)) < reinit_fraction
-    fresh = fresh.reshape(-1, *([1] * (buffer.ndim - 1)))
-    return jnp.where(fresh, noise_fn(k_noise, batch_size), buffer[idx]), idx
-
-
-def _check_buffer(key, buffer, batch_size, reinit_fraction, noise_fn) -> None:
     validate.key("key", key)
-    validate.array("buffer", buffer, min_ndim=2)
     validate.positive_int(batch_size=batch_size)
     validate.fraction(reinit_fraction=reinit_fraction)
     validate.callable_("noise_fn", noise_fn)
+    k_idx, k_noise, k_mask = jax.random.split(key, 3)
+    idx = jax.random.randint(k_idx, (batch_size,), 0, buffer.shape[0])
+    fresh = jax.random.uniform(k_mask, (batch_size,)) < reinit_fraction
+    kept = buffer[idx]
+    return jnp.where(per_example(fresh, kept), noise_fn(k_noise, batch_size), kept), idx
 
 
-def buffer_update(buffer: jax.Array, idx: jax.Array, samples: jax.Array) -> jax.Array:
+@shaped
+def buffer_update(buffer: Shaped[AnyArray, " size *shape"], idx: Int[AnyArray, " k"],
+                  samples: Shaped[AnyArray, " k *shape"]) -> Shaped[AnyArray, " size *shape"]:
     """Write ``samples (k, *shape)`` back into the buffer ``(size, *shape)`` at ``idx (k,)`` in
     [0, size) (a pure function: returns the new buffer).  Where an index repeats (starts drawn with
     replacement), the last of its samples is written, on any device and any number of them (a scatter
     with repeated indices is otherwise free to keep any one)."""
-    buffer = validate.array("buffer", buffer, min_ndim=1)
-    idx = validate.array("idx", idx, (None,))
-    validate.integers_in("idx", idx, 0, buffer.shape[0] - 1)  # JAX drops an out-of-range write
-    validate.array("samples", samples, (idx.shape[0], *buffer.shape[1:]))
+    idx = validate.integers_in("idx", idx, 0, buffer.shape[0] - 1)  # JAX drops an out-of-range write
     order = jnp.arange(idx.shape[0])
     overwritten = jnp.any((idx[:, None] == idx[None, :]) & (order[:, None] < order[None, :]), axis=1)
     return buffer.at[jnp.where(overwritten, buffer.shape[0], idx)].set(samples, mode="drop")
 
 
-def contrastive_divergence_loss(energy_fn: EnergyFn, x_data: jax.Array, x_model: jax.Array, alpha: float):
+@shaped
+def contrastive_divergence_loss(energy_fn: EnergyFn, x_data: Real[AnyArray, " n *shape"],
+                                x_model: Real[AnyArray, " m *shape"], alpha) -> Float[AnyArray, ""]:
     r"""The EBM training loss with Du and Mordatch's energy regulariser:
 
     .. math:: \mathcal{L}(\theta) = \mathbb{E}_{\rm data} E_\theta(\mathbf{x}^+)
@@ -227,7 +238,7 @@ def contrastive_divergence_loss(energy_fn: EnergyFn, x_data: jax.Array, x_model:
     return jnp.mean(e_pos) - jnp.mean(e_neg) + alpha * jnp.mean(e_pos**2 + e_neg**2)
 
 
-def cd_step(
+def langevin_cd_step(
     optimizer: optax.GradientTransformation,
     noise_fn,
     *,
@@ -270,7 +281,7 @@ def cd_step(
         k_buffer, k_langevin = jax.random.split(key)
         buffer = parallel.constrain(buffer, mesh)
         x0, idx = buffer_sample(k_buffer, buffer, x_pos.shape[0], reinit_fraction, noise_fn)
-        x0 = parallel.constrain(x0, mesh)
+        x0 = parallel.constrain(validate.finite("buffer", x0), mesh)  # a diverged chain stops here
         x_neg = _langevin(k_langevin, lambda x: model(x)[:, 0], x0, sizes, grad_clip, 0, bounds)
 
         def loss_fn(m):

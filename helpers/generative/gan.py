@@ -16,6 +16,7 @@ outputs, kept near 1-Lipschitz by the gradient penalty of Gulrajani et al. (2017
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import jax
@@ -23,8 +24,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from jaxtyping import Float, Real
 
-from helpers.core import train, validate
+from helpers.core import arrays, train, validate
+from helpers.core.validate import AnyArray, shaped
 from helpers.data import toy
 from helpers.networks import layers
 
@@ -32,7 +35,8 @@ GENERATOR_LOSSES = ("saturating", "non_saturating", "wasserstein")
 OUTPUTS = ("linear", "tanh", "spins")
 
 
-def straight_through_sign(a: jax.Array) -> jax.Array:
+@shaped
+def straight_through_sign(a: Float[AnyArray, " ..."]) -> jax.Array:
     r"""Spins :math:`\pm1` forward, the gradient of :math:`\tanh` backward (a straight-through estimator):
 
     .. math:: s = \tanh a + \mathrm{sg}\left[\mathrm{sign}(\tanh a) - \tanh a\right],
@@ -59,7 +63,8 @@ class Generator(nnx.Module):
         self.latent_dim, self.output = int(latent_dim), output
         self.mlp = layers.MLP([latent_dim, *hidden, out_dim], activation, rngs=rngs)
 
-    def __call__(self, z: jax.Array) -> jax.Array:
+    @shaped
+    def __call__(self, z: Real[AnyArray, "n latent"]) -> jax.Array:
         a = self.mlp(z)
         if self.output == "tanh":
             return jnp.tanh(a)
@@ -76,33 +81,39 @@ class Discriminator(nnx.Module):
         validate.positive_int(in_dim=in_dim)
         self.mlp = layers.MLP([in_dim, *hidden, 1], lambda z: jax.nn.leaky_relu(z, 0.2), rngs=rngs)
 
-    def __call__(self, x: jax.Array) -> jax.Array:
+    @shaped
+    def __call__(self, x: Real[AnyArray, " n *features"]) -> jax.Array:
         return self.mlp(x.reshape(x.shape[0], -1))[:, 0]
 
 
-def sample(key: jax.Array, generator, n: int) -> jax.Array:
+def sample(key, generator, n: int) -> jax.Array:
     r""":math:`\mathbf{x} = G(\mathbf{z})`, :math:`\mathbf{z} \sim \mathcal{N}(0, I_k)`: ``n`` samples
     ``(n, d)``."""
+    validate.key("key", key)
+    validate.positive_int(n=n)
     return generator(jax.random.normal(key, (n, generator.latent_dim)))
 
 
 # --------------------------------------------------------------------------------------------
 # The game and its optimum
 # --------------------------------------------------------------------------------------------
-def value_function(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+@shaped
+def value_function(real_logits: Real[AnyArray, " n"], fake_logits: Real[AnyArray, " m"]) -> jax.Array:
     r"""Monte Carlo estimate of
     :math:`V(D, G) = \mathbb{E}\log D(\mathbf{x}) + \mathbb{E}\log(1 - D(G(\mathbf{z})))` from logits
     of data ``(n,)`` and of generated samples ``(m,)``; the discriminator maximises it."""
     return -jnp.mean(jax.nn.softplus(-real_logits)) - jnp.mean(jax.nn.softplus(fake_logits))
 
 
-def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+@shaped
+def discriminator_loss(real_logits: Real[AnyArray, " n"], fake_logits: Real[AnyArray, " m"]) -> jax.Array:
     r"""The discriminator's loss :math:`-V(D, G)`: the binary cross-entropy of labelling data 1 and
     samples 0.  Logits ``(n,)`` and ``(m,)`` -> scalar."""
     return -value_function(real_logits, fake_logits)
 
 
-def generator_loss(fake_logits: jax.Array, kind: str = "non_saturating") -> jax.Array:
+@shaped
+def generator_loss(fake_logits: Real[AnyArray, " m"], kind="non_saturating") -> jax.Array:
     r"""The generator's loss from the logits of its samples ``(m,)``:
 
     .. math:: \text{saturating: } \mathbb{E}\log(1 - D(G(\mathbf{z}))), \qquad
@@ -120,25 +131,27 @@ def generator_loss(fake_logits: jax.Array, kind: str = "non_saturating") -> jax.
     return -jnp.mean(fake_logits)
 
 
-def optimal_discriminator(p_data, p_g):
+@shaped
+def optimal_discriminator(p_data: Real[AnyArray, "*grid"], p_g: Real[AnyArray, "*grid"]) -> jax.Array:
     r"""The best discriminator against a fixed generator, :math:`D^*(\mathbf{x}) = p_\text{data}(\mathbf{x}) /
-    (p_\text{data}(\mathbf{x}) + p_g(\mathbf{x}))`, from the two densities at the same points (any shape)."""
-    p_data, p_g = jnp.asarray(p_data), jnp.asarray(p_g)
-    validate.same_shape(p_data=p_data, p_g=p_g)
+    (p_\text{data}(\mathbf{x}) + p_g(\mathbf{x}))`, from the two densities (>= 0) at the same points."""
+    p_data = validate.values_in("p_data", p_data, 0, math.inf, "densities >= 0")
+    p_g = validate.values_in("p_g", p_g, 0, math.inf, "densities >= 0")
     return p_data / (p_data + p_g)
 
 
-def js_divergence(p, q, dx: float) -> jax.Array:
+@shaped
+def js_divergence(p: Real[AnyArray, " grid"], q: Real[AnyArray, " grid"], dx) -> jax.Array:
     r"""Jensen-Shannon divergence by quadrature on a uniform grid of spacing ``dx``:
 
     .. math:: \mathrm{JS}(p\,\|\,q) = \tfrac12 \mathrm{KL}(p\,\|\,m) + \tfrac12 \mathrm{KL}(q\,\|\,m),
               \quad m = \tfrac12(p + q),
 
-    in nats, between 0 and :math:`\log 2`.  Densities ``p (g,)`` and ``q (g,)`` on the grid's points.
+    in nats, between 0 and :math:`\log 2`.  Densities ``p (g,)`` and ``q (g,)`` (>= 0) on the grid's points.
     """
-    p, q = jnp.asarray(p), jnp.asarray(q)
-    validate.same_shape(p=p, q=q)
     validate.positive_number(dx=dx)
+    p = validate.values_in("p", p, 0, math.inf, "densities >= 0")
+    q = validate.values_in("q", q, 0, math.inf, "densities >= 0")
     m = 0.5 * (p + q)
 
     def kl(a):  # the integral of a log(a / m), with 0 log 0 = 0
@@ -152,8 +165,9 @@ def js_divergence(p, q, dx: float) -> jax.Array:
 # --------------------------------------------------------------------------------------------
 # Wasserstein GAN with gradient penalty
 # --------------------------------------------------------------------------------------------
-def gradient_penalty(critic: Callable, x_real: jax.Array, x_fake: jax.Array, eps: jax.Array,
-                     one_sided: bool = False) -> jax.Array:
+@shaped
+def gradient_penalty(critic: Callable, x_real: Real[AnyArray, " n *dims"], x_fake: Real[AnyArray, " n *dims"],
+                     eps: Real[AnyArray, " n"], one_sided=False) -> jax.Array:
     r"""Gulrajani et al.'s penalty on points between data and samples,
 
     .. math:: \hat{\mathbf{x}} = \epsilon\,\mathbf{x} + (1 - \epsilon)\,\tilde{\mathbf{x}}, \qquad
@@ -163,9 +177,7 @@ def gradient_penalty(critic: Callable, x_real: jax.Array, x_fake: jax.Array, eps
     ``x_real``, ``x_fake (n, ...)``, ``eps (n,)`` in [0, 1] -> scalar.  An optimal critic of the
     Kantorovich-Rubinstein dual has unit gradient norm along these lines.
     """
-    validate.same_shape(x_real=x_real, x_fake=x_fake)
-    validate.array("eps", eps, (x_real.shape[0],))
-    e = eps.reshape(-1, *([1] * (x_real.ndim - 1)))
+    e = arrays.per_example(validate.unit_interval("eps", eps), x_real)
     x_hat = e * x_real + (1 - e) * x_fake
     grads = jax.grad(lambda x: jnp.sum(critic(x)))(x_hat)  # row i depends on x_hat[i] only
     norms = jnp.sqrt(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=1) + 1e-12)
@@ -173,13 +185,15 @@ def gradient_penalty(critic: Callable, x_real: jax.Array, x_fake: jax.Array, eps
     return jnp.mean(jnp.maximum(excess, 0.0) ** 2 if one_sided else excess**2)
 
 
-def critic_loss(critic: Callable, x_real, x_fake, key: jax.Array, penalty: float = 10.0,
-                one_sided: bool = False):
+@shaped
+def critic_loss(key, critic: Callable, x_real: Real[AnyArray, " n *dims"], x_fake: Real[AnyArray, " n *dims"],
+                penalty=10.0, one_sided=False):
     r"""The WGAN-GP critic's loss,
     :math:`\mathbb{E} f(\tilde{\mathbf{x}}) - \mathbb{E} f(\mathbf{x}) + \lambda\,\mathrm{GP}`: minimising it
     maximises the dual estimate
     :math:`\hat W_1 = \mathbb{E} f(\mathbf{x}) - \mathbb{E} f(\tilde{\mathbf{x}})`.
     ``eps`` of the penalty is drawn with ``key``; returns ``(loss, {"w1": ..., "penalty": ...})``."""
+    validate.key("key", key)
     validate.nonnegative_number(penalty=penalty)
     eps = jax.random.uniform(key, (x_real.shape[0],))
     w1 = jnp.mean(critic(x_real)) - jnp.mean(critic(x_fake))
@@ -198,8 +212,7 @@ def init(generator, discriminator, g_optimizer: optax.GradientTransformation,
     shape) and that ``D`` maps them to one logit each.
     """
     latent_dim = getattr(generator, "latent_dim", None)
-    if not validate.is_integer(latent_dim) or latent_dim < 1:
-        raise ValueError(f"generator.latent_dim={latent_dim!r}; expected a positive integer")
+    validate.positive_int(**{"generator.latent_dim": latent_dim})
     shape = tuple(data_shape)
     try:
         out = jax.eval_shape(generator, jax.ShapeDtypeStruct((2, latent_dim), jnp.float32))
@@ -217,9 +230,9 @@ def init(generator, discriminator, g_optimizer: optax.GradientTransformation,
     return train.init(generator, g_optimizer), train.init(discriminator, d_optimizer)
 
 
+@shaped
 def alternating_step(g_optimizer: optax.GradientTransformation, d_optimizer: optax.GradientTransformation,
-                     loss: str = "non_saturating", d_steps: int = 1, penalty: float = 10.0,
-                     one_sided: bool = False) -> train.Step:
+                     loss="non_saturating", d_steps=1, penalty=10.0, one_sided=False) -> train.Step:
     r"""One round of the game as a step of :func:`helpers.core.train.fit`: ``d_steps`` updates of the
     discriminator (or critic) on the batch of data against fresh samples, then one of the generator.
 
@@ -228,34 +241,30 @@ def alternating_step(g_optimizer: optax.GradientTransformation, d_optimizer: opt
     * ``loss="wasserstein"``: the critic descends :func:`critic_loss` with weight ``penalty``,
       :math:`G` descends :math:`-\mathbb{E}f(G(\mathbf{z}))`.
 
-    The carry is :func:`init`'s; the batch is data ``(B, ...)``; metrics are ``d_loss``, ``g_loss``
-    (the generator's loss before its update, also reported as ``loss``) and, for the critic, ``w1``
-    and ``penalty``.  The same key gives the same update.
+    The carry is :func:`init`'s; the batch is finite data ``(B, ...)``; metrics are ``d_loss``,
+    ``g_loss`` (the generator's loss before its update, also reported as ``loss``) and, for the critic,
+    ``w1`` and ``penalty``.  The same key gives the same update.
     """
     validate.choice("loss", loss, GENERATOR_LOSSES)
-    if not validate.is_integer(d_steps) or d_steps < 1:
-        raise ValueError(f"d_steps={d_steps!r}; expected a positive integer "
-                         "(discriminator updates per round)")
+    validate.positive_int(d_steps=d_steps)
     validate.nonnegative_number(penalty=penalty)
-    validate.optimizer("g_optimizer", g_optimizer)
-    validate.optimizer("d_optimizer", d_optimizer)
 
-    def d_objective(d, real, fake, key):
+    def d_loss(key, d, real, fake):
         if loss == "wasserstein":
-            return critic_loss(d, real, fake, key, penalty, one_sided)
+            return critic_loss(key, d, real, fake, penalty, one_sided)
         return discriminator_loss(d(real), d(fake))
 
-    def step(carry, batch, key):
+    @shaped
+    def step(carry, batch: Real[AnyArray, " batch *dims"], key):
         (g, g_state), (d, d_state) = carry
+        batch, n = validate.finite("batch", batch), batch.shape[0]
         keys = jax.random.split(key, d_steps + 1)
-        n = batch.shape[0]
 
-        def d_update(d_carry, k):
-            d, d_state = d_carry
-            k_z, k_gp = jax.random.split(k)
+        def d_update(d_carry, k):  # one update of D against fresh samples of G
+            (d, d_state), (k_z, k_gp) = d_carry, jax.random.split(k)
             fake = jax.lax.stop_gradient(sample(k_z, g, n))
             d, d_state, m = train.apply_gradients(d_optimizer, d, d_state,
-                                                  lambda dd: d_objective(dd, batch, fake, k_gp))
+                                                  lambda dd: d_loss(k_gp, dd, batch, fake))
             return (d, d_state), m
 
         (d, d_state), d_metrics = jax.lax.scan(d_update, (d, d_state), keys[:-1])
@@ -271,7 +280,8 @@ def alternating_step(g_optimizer: optax.GradientTransformation, d_optimizer: opt
 # --------------------------------------------------------------------------------------------
 # Mode collapse, measured
 # --------------------------------------------------------------------------------------------
-def mode_coverage(x, centres, std: float, min_count: int = 20) -> dict:
+@shaped
+def mode_coverage(x: Real[AnyArray, "n d"], centres: Real[AnyArray, "K d"], std, min_count=20) -> dict:
     r"""How many modes of a Gaussian mixture the samples cover, and how many samples are good
     (the measures of Srivastava et al. 2017 and Lin et al. 2018).
 
@@ -283,8 +293,7 @@ def mode_coverage(x, centres, std: float, min_count: int = 20) -> dict:
     isotropic 2-D mixture the expected high-quality fraction is :math:`1 - e^{-9/2} = 98.9\,\%`
     (:math:`\lVert\mathbf{x} - \boldsymbol\mu\rVert^2/s^2 \sim \chi^2_2`).
     """
-    x = validate.array("x", x, ndim=2, kind="number")
-    centres = validate.array("centres", centres, (None, x.shape[1]), kind="number")
+    x = validate.finite("x", x)
     validate.positive_number(std=std)
     validate.positive_int(min_count=min_count)
     nearest, distance = toy.nearest_centre(x, centres)

@@ -19,16 +19,18 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from jaxtyping import Float, Real
 
 from helpers.core import parallel, validate
-from helpers.core.validate import positive_int
+from helpers.core.validate import AnyArray, positive_int, shaped
 from helpers.data import datasets
 from helpers.networks import layers
 
 LOG_2PI = math.log(2.0 * math.pi)
 
 
-def reparameterize(key: jax.Array, mu: jax.Array, logvar: jax.Array) -> jax.Array:
+@shaped
+def reparameterize(key, mu: Float[AnyArray, "*batch m"], logvar: Float[AnyArray, "*batch m"]) -> jax.Array:
     r"""The reparameterisation trick:
 
     .. math:: \mathbf{h} = \boldsymbol{\mu} + \boldsymbol{\sigma} \odot \boldsymbol{\epsilon},
@@ -38,11 +40,11 @@ def reparameterize(key: jax.Array, mu: jax.Array, logvar: jax.Array) -> jax.Arra
     ``mu``, ``logvar`` ``(..., m)`` -> ``h`` of the same shape; differentiable in ``mu`` and ``logvar``.
     """
     validate.key("key", key)
-    validate.same_shape(mu=mu, logvar=logvar)
     return mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape, mu.dtype)
 
 
-def gaussian_kl(mu: jax.Array, logvar: jax.Array) -> jax.Array:
+@shaped
+def gaussian_kl(mu: Float[AnyArray, "*batch m"], logvar: Float[AnyArray, "*batch m"]) -> jax.Array:
     r"""The prior-matching term in closed form:
 
     .. math:: D_{KL}\left(\mathcal{N}(\boldsymbol{\mu}, \mathrm{diag}\,\boldsymbol{\sigma}^2)
@@ -51,11 +53,12 @@ def gaussian_kl(mu: jax.Array, logvar: jax.Array) -> jax.Array:
 
     ``mu``, ``logvar`` ``(n, m)`` -> ``(n,)`` nats.
     """
-    validate.same_shape(mu=mu, logvar=logvar)
     return 0.5 * jnp.sum(mu**2 + jnp.exp(logvar) - logvar - 1.0, axis=-1)
 
 
-def gaussian_log_density(x: jax.Array, mean: jax.Array, logvar: jax.Array) -> jax.Array:
+@shaped
+def gaussian_log_density(x: Real[AnyArray, "*batch d"], mean: Real[AnyArray, "*mean_shape"] | float,
+                         logvar: Real[AnyArray, "*logvar_shape"] | float) -> jax.Array:
     r"""Diagonal Gaussian log-density, summed over the last axis:
 
     .. math:: \log\mathcal{N}(\mathbf{x}; \boldsymbol{\mu}, \mathrm{diag}\,\boldsymbol{\sigma}^2)
@@ -64,7 +67,8 @@ def gaussian_log_density(x: jax.Array, mean: jax.Array, logvar: jax.Array) -> ja
     return -0.5 * jnp.sum(LOG_2PI + logvar + (x - mean) ** 2 * jnp.exp(-logvar), axis=-1)
 
 
-def bernoulli_log_likelihood(x: jax.Array, logits: jax.Array) -> jax.Array:
+@shaped
+def bernoulli_log_likelihood(x: Real[AnyArray, "*#batch d"], logits: Float[AnyArray, "*#batch d"]):
     r"""Bernoulli log-likelihood from logits :math:`\ell_i`, :math:`\pi_i = \mathrm{sigmoid}(\ell_i)`:
 
     .. math:: \log p(\mathbf{x}|\mathbf{h}) = \sum_i \left[x_i \log\pi_i + (1 - x_i)\log(1 - \pi_i)\right]
@@ -74,7 +78,7 @@ def bernoulli_log_likelihood(x: jax.Array, logits: jax.Array) -> jax.Array:
 
     ``x`` ``(..., d)`` in {0, 1} (or [0, 1]), ``logits`` broadcastable to it -> ``(...)``.
     """
-    validate.values_in("x", x, 0.0, 1.0, "binary values or probabilities in [0, 1] (divide 0..255 by 255)")
+    x = validate.unit_interval("x", x, "binary values or probabilities in [0, 1] (divide 0..255 by 255)")
     return jnp.sum(x * logits - jax.nn.softplus(logits), axis=-1)
 
 
@@ -88,9 +92,7 @@ class VAE(nnx.Module):
 
     def __init__(self, data_dim: int, hidden: Sequence[int], latent_dim: int, *, rngs: nnx.Rngs):
         positive_int(data_dim=data_dim, latent_dim=latent_dim)
-        hidden = list(hidden)
-        if any(not validate.is_integer(n) or n < 1 for n in hidden):
-            raise ValueError(f"hidden={hidden!r}; expected positive integers")
+        hidden = list(validate.layer_sizes("hidden", hidden, at_least=0, what="hidden widths"))
         self.data_dim, self.latent_dim = data_dim, latent_dim
         # jax.nn.gelu is the tanh approximation of GELU (the benchmark's figures were measured with it)
         self.encoder = layers.MLP([data_dim, *hidden, 2 * latent_dim], jax.nn.gelu, rngs=rngs)
@@ -170,15 +172,16 @@ class LinearGaussianVAE(nnx.Module):
         return -0.5 * (self.data_dim * LOG_2PI + log_det + jnp.sum(z**2, axis=0))
 
 
-def _flat(x: jax.Array, data_dim: int) -> jax.Array:
-    x = validate.array("x", x, min_ndim=1)
+@shaped
+def _flat(x: Real[AnyArray, "n ..."], data_dim) -> Real[AnyArray, "n d"]:
     x = x.reshape(x.shape[0], -1)
     if x.shape[1] != data_dim:
         raise ValueError(f"x has {x.shape[1]} values per example (shape {x.shape}); expected {data_dim}")
     return x
 
 
-def elbo(key: jax.Array, model, x: jax.Array, beta: float = 1.0) -> tuple[jax.Array, jax.Array, jax.Array]:
+@shaped
+def elbo(key, model, x: Real[AnyArray, "n ..."], beta=1.0) -> tuple[jax.Array, jax.Array, jax.Array]:
     r"""The evidence lower bound, one reparameterised sample per example:
 
     .. math:: \mathcal{L}(\mathbf{x}) = \underbrace{\mathbb{E}_{q_\phi(\mathbf{h}|\mathbf{x})}
@@ -191,7 +194,6 @@ def elbo(key: jax.Array, model, x: jax.Array, beta: float = 1.0) -> tuple[jax.Ar
     :func:`gaussian_kl`.  ``x (n, d)`` -> ``(elbo, reconstruction, kl)``, each ``(n,)``;
     ``beta`` weights the KL (a :math:`\beta`-VAE when :math:`\beta \ne 1`).
     """
-    validate.key("key", key)
     validate.nonnegative_number(beta=beta)
     mu, logvar = model.encode(x)
     reconstruction = model.log_likelihood(x, reparameterize(key, mu, logvar))
@@ -199,7 +201,9 @@ def elbo(key: jax.Array, model, x: jax.Array, beta: float = 1.0) -> tuple[jax.Ar
     return reconstruction - beta * kl, reconstruction, kl
 
 
-def negative_elbo(model, batch: jax.Array, key: jax.Array, beta: float = 1.0, binarize: bool = False):
+@shaped
+def negative_elbo(model, batch: Real[AnyArray, "n ..."], key, beta=1.0,
+                  binarize=False) -> Float[AnyArray, ""]:
     r"""The VAE's training loss for :func:`helpers.core.train.gradient_step`: :math:`-\frac1B\sum_b
     \mathcal{L}(\mathbf{x}_b)`, the batch mean of minus :func:`elbo`.
 
@@ -216,7 +220,8 @@ def negative_elbo(model, batch: jax.Array, key: jax.Array, beta: float = 1.0, bi
 
 
 @partial(jax.jit, static_argnames=("k", "chunk"))
-def log_importance_weights(key: jax.Array, model, x: jax.Array, k: int, chunk: int = 100) -> jax.Array:
+@shaped
+def log_importance_weights(key, model, x: Real[AnyArray, "n ..."], k, chunk=100) -> jax.Array:
     r"""Log importance weights :math:`\log w_i = \log p_\theta(\mathbf{x}|\mathbf{h}_i) + \log p(\mathbf{h}_i)
     - \log q_\phi(\mathbf{h}_i|\mathbf{x})`, :math:`\mathbf{h}_i \sim q_\phi(\cdot|\mathbf{x})`, i = 1..k.
 
@@ -239,7 +244,9 @@ def log_importance_weights(key: jax.Array, model, x: jax.Array, k: int, chunk: i
     return weights.reshape(n_chunks * chunk, -1).T[:, :k]
 
 
-def iwae_bound(key: jax.Array, model, x: jax.Array, k: int, chunk: int = 100, mesh=None) -> jax.Array:
+@shaped
+def iwae_bound(key, model, x: Real[AnyArray, "n d ..."], k, chunk=100,
+               mesh=None) -> Float[AnyArray, " n"]:
     r"""The importance-weighted bound (Burda, Grosse and Salakhutdinov 2016):
 
     .. math:: \mathcal{L}_k(\mathbf{x}) = \mathbb{E}\left[\log \frac1k \sum_{i=1}^k w_i\right]
@@ -252,12 +259,13 @@ def iwae_bound(key: jax.Array, model, x: jax.Array, k: int, chunk: int = 100, me
     its devices.
     """
     validate.key("key", key)  # before the jitted call, so a seed gets the clear message
-    x, model = parallel.shard(validate.array("x", x, min_ndim=2), mesh), parallel.replicate(model, mesh)
+    x, model = parallel.shard(x, mesh), parallel.replicate(model, mesh)
     log_w = log_importance_weights(key, model, x, k, chunk)
     return jax.scipy.special.logsumexp(log_w, axis=1) - math.log(k)
 
 
-def active_units(model, x: jax.Array, threshold: float = 0.01) -> jax.Array:
+@shaped
+def active_units(model, x: Real[AnyArray, "n ..."], threshold=0.01) -> Float[AnyArray, " m"]:
     r"""Latent dimensions in use (Burda et al. 2016): unit u is active when
 
     .. math:: A_u = \mathrm{Var}_\mathbf{x}\left(\mathbb{E}_{q(h_u|\mathbf{x})}[h_u]\right) > 0.01.

@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings in annotations)
 r"""Convolutional layers written from their equations, in the form that is fast on a CPU.
 
 A (discrete, 2-D) convolutional layer, as deep-learning libraries define it, is a cross-correlation
@@ -20,29 +21,30 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jaxtyping import Float, Real, Shaped
 
 from helpers.core import validate
+from helpers.core.validate import AnyArray, shaped
 
 PADDINGS = ("valid", "zero", "periodic")
 
 
-def correlate2d_sum(x: jax.Array, w: jax.Array) -> jax.Array:
+@shaped
+def correlate2d_sum(x: Real[AnyArray, "H W"], w: Real[AnyArray, "k l"]) -> jax.Array:
     r"""The definition, for one channel: :math:`y_{ij} = \sum_{m,n} x_{i+m,\,j+n}\, w_{mn}`
     ("valid": ``x (H, W)``, ``w (k, l)`` -> ``y (H-k+1, W-l+1)``).  One term per kernel entry, each
     a shifted copy of the image: the sum the layer computes, with no library convolution."""
-    validate.array("x", x, ndim=2)
-    validate.array("w", w, ndim=2)
     (H, W), (k, l) = x.shape, w.shape
     if k > H or l > W:
         raise ValueError(f"kernel of shape {w.shape} is larger than the image {x.shape}")
     return sum(w[m, n] * x[m : m + H - k + 1, n : n + W - l + 1] for m in range(k) for n in range(l))
 
 
-def toeplitz_matrix(w: jax.Array, H: int, W: int) -> jax.Array:
+@shaped
+def toeplitz_matrix(w: Real[AnyArray, "k l"], H: int, W: int) -> jax.Array:
     r"""The "valid" correlation of an ``(H, W)`` image with ``w (k, l)`` as a matrix
     :math:`T` of shape ``((H-k+1)(W-l+1), H W)``: :math:`\mathrm{vec}(y) = T\,\mathrm{vec}(x)`, with
     :math:`T_{(ij),(i+m,\,j+n)} = w_{mn}`.  Sparse and banded: each row holds the same ``k l`` weights."""
-    validate.array("w", w, ndim=2)
     validate.positive_int(H=H, W=W)
     k, l = w.shape
     if k > H or l > W:
@@ -56,7 +58,8 @@ def toeplitz_matrix(w: jax.Array, H: int, W: int) -> jax.Array:
     return T
 
 
-def pad(x: jax.Array, size: int, padding: str) -> jax.Array:
+@shaped
+def pad(x: Shaped[AnyArray, "n H W C"], size: int, padding: str) -> jax.Array:
     """Pad ``(n, H, W, C)`` images for a ``size x size`` kernel so that a correlation keeps ``H x W``:
     ``"zero"`` adds zeros, ``"periodic"`` wraps the opposite edge around, ``"valid"`` adds nothing."""
     validate.choice("padding", padding, PADDINGS)
@@ -67,10 +70,10 @@ def pad(x: jax.Array, size: int, padding: str) -> jax.Array:
     return jnp.pad(x, widths, mode="wrap" if padding == "periodic" else "constant")
 
 
-def patches(x: jax.Array, size: int) -> jax.Array:
+@shaped
+def patches(x: Shaped[AnyArray, "n H W C"], size: int) -> jax.Array:
     r"""The patch matrix: ``(n, H, W, C)`` -> ``(n, H-k+1, W-k+1, k k C)``, row :math:`(i,j)` holding
     :math:`x_{i+m,\,j+n,\,c}` in the order :math:`(m, n, c)`, the order of ``w.reshape(k*k*C, O)``."""
-    validate.array("x", x, ndim=4)
     validate.positive_int(size=size)
     n, H, W, C = x.shape
     if size > min(H, W):
@@ -81,22 +84,19 @@ def patches(x: jax.Array, size: int) -> jax.Array:
     return jnp.stack(shifted, axis=3).reshape(n, h, w, size * size * C)
 
 
-def check_conv(x, kernel, padding: str = "zero") -> None:
-    """Shapes of a convolution's input and kernel: ``x (n, H, W, C)``, ``kernel (k, k, C, O)``."""
-    validate.array("x", x, ndim=4)
-    validate.array("kernel", kernel, ndim=4, kind="float")
+@shaped
+def check_conv(x: Real[AnyArray, "n H W C"], kernel: Float[AnyArray, "k k C O"],
+               padding: str = "zero") -> None:
+    """A convolution's padding, and a "valid" kernel no larger than the image (the shapes are annotated)."""
     validate.choice("padding", padding, PADDINGS)
-    k, k2, c_in, _ = kernel.shape
-    if k != k2:
-        raise ValueError(f"kernel shape {kernel.shape}; expected a square (k, k, C, O) kernel")
-    if x.shape[-1] != c_in:
-        raise ValueError(f"x has {x.shape[-1]} channels but the kernel expects {c_in} ({kernel.shape})")
+    k = kernel.shape[0]
     if padding == "valid" and k > min(x.shape[1:3]):
         raise ValueError(f"kernel size {k} is larger than the image {x.shape[1:3]}")
 
 
-def conv2d(x: jax.Array, kernel: jax.Array, bias: jax.Array | None = None,
-           padding: str = "zero") -> jax.Array:
+@shaped
+def conv2d(x: Real[AnyArray, "n H W C"], kernel: Float[AnyArray, "k k C O"],
+           bias: Float[AnyArray, " O"] | None = None, padding: str = "zero") -> jax.Array:
     r""":math:`z_{ijo} = \sum_{m,n,c} x_{i+m,\,j+n,\,c}\, w_{mnco} + b_o` as one matrix product of the
     patch matrix with the kernel: ``x (n, H, W, C)``, ``kernel (k, k, C, O)``, ``bias (O,)`` ->
     ``(n, H', W', O)`` (``H' = H`` with zero or periodic padding, ``H - k + 1`` when "valid")."""
@@ -106,17 +106,22 @@ def conv2d(x: jax.Array, kernel: jax.Array, bias: jax.Array | None = None,
     return z if bias is None else z + bias
 
 
-@jax.custom_vjp
-def max_pool(x: jax.Array) -> jax.Array:
+@shaped
+def max_pool(x: Real[AnyArray, "n H W C"]) -> jax.Array:
     r"""2 x 2 max-pooling as a reshape: ``(n, H, W, C)`` -> ``(n, H/2, W/2, C)``,
     :math:`y_{ijc} = \max_{a,b\in\{0,1\}} x_{2i+a,\,2j+b,\,c}`.  Its gradient routes
     :math:`\partial L/\partial y_{ijc}` to the entries equal to the maximum,
     :math:`\partial L/\partial x = \mathbb{1}[x = \mathrm{up}(y)]\,\mathrm{up}(\partial L/\partial y)`:
     one elementwise pass (ties, of measure zero for real inputs, all receive it)."""
-    validate.array("x", x, ndim=4)
     n, H, W, C = x.shape
     if H % 2 or W % 2:
         raise ValueError(f"max_pool: image of {H} x {W}; expected even height and width")
+    return _max_pool(x)
+
+
+@jax.custom_vjp
+def _max_pool(x: jax.Array) -> jax.Array:
+    n, H, W, C = x.shape
     return x.reshape(n, H // 2, 2, W // 2, 2, C).max(axis=(2, 4))
 
 
@@ -126,7 +131,7 @@ def _upsample(y: jax.Array) -> jax.Array:
 
 
 def _max_pool_forward(x):
-    y = max_pool(x)
+    y = _max_pool(x)
     return y, (x, y)
 
 
@@ -135,13 +140,13 @@ def _max_pool_backward(residuals, g):
     return (jnp.where(x == _upsample(y), _upsample(g), 0.0).astype(x.dtype),)
 
 
-max_pool.defvjp(_max_pool_forward, _max_pool_backward)
+_max_pool.defvjp(_max_pool_forward, _max_pool_backward)
 
 
-def global_average_pool(x: jax.Array) -> jax.Array:
+@shaped
+def global_average_pool(x: Real[AnyArray, "n H W C"]) -> jax.Array:
     r""":math:`\bar z_c = \frac{1}{HW}\sum_{ij} z_{ijc}`: ``(n, H, W, C)`` -> ``(n, C)``.  The same for any
     ``H, W``: a network that ends in it accepts images of any size."""
-    validate.array("x", x, ndim=4)
     return x.mean(axis=(1, 2))
 
 
@@ -169,11 +174,8 @@ class CNN(nnx.Module):
     ``(n, classes)`` logits.  ``CNN((1, 32, 64), (7 * 7 * 64, 128, 10))`` is the MNIST network."""
 
     def __init__(self, channels: Sequence[int], dense: Sequence[int], size: int = 3, *, rngs: nnx.Rngs):
-        channels, dense = list(channels), list(dense)
-        if len(channels) < 2 or len(dense) < 2:
-            raise ValueError(f"channels={channels!r}, dense={dense!r}; expected at least two entries each")
-        validate.positive_int(**{f"channels[{i}]": c for i, c in enumerate(channels)},
-                              **{f"dense[{i}]": d for i, d in enumerate(dense)})
+        channels = validate.layer_sizes("channels", channels, what="channels per block")
+        dense = validate.layer_sizes("dense", dense)
         pairs = zip(channels[:-1], channels[1:], strict=True)
         self.convs = nnx.List([Conv(a, b, size, rngs=rngs) for a, b in pairs])
         pairs = zip(dense[:-1], dense[1:], strict=True)
@@ -209,11 +211,8 @@ class LatticeCNN(nnx.Module):
 
     def __init__(self, channels: Sequence[int], hidden: int = 8, classes: int = 2, size: int = 3, *,
                  rngs: nnx.Rngs):
-        channels = list(channels)
-        if len(channels) < 2:
-            raise ValueError(f"channels={channels!r}; expected at least two entries")
-        validate.positive_int(hidden=hidden, classes=classes,
-                              **{f"channels[{i}]": c for i, c in enumerate(channels)})
+        channels = validate.layer_sizes("channels", channels, what="channels per convolution")
+        validate.positive_int(hidden=hidden, classes=classes)
         pairs = zip(channels[:-1], channels[1:], strict=True)
         self.convs = nnx.List([Conv(a, b, size, "periodic", rngs=rngs) for a, b in pairs])
         self.head = nnx.List([nnx.Linear(channels[-1], hidden, rngs=rngs),

@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings in annotations)
 r"""Feed-forward neural networks: activations, costs, and the hand-written network with back-propagation.
 
 Notation (the lecture's): layer l = 1, ..., L maps the activations :math:`\mathbf{a}^{l-1}` of
@@ -8,21 +9,33 @@ the layer below to
 
 with :math:`W^l` of shape ``(n_l, n_{l-1})``.  Code works on a batch of n inputs at once, one per
 row, so ``z = a @ W.T + b`` has shape ``(n, n_l)``.  The hand-written network stores its
-parameters as a list of ``{"W": (n_l, n_{l-1}), "b": (n_l,)}`` dicts, layer 1 first.  The same
+parameters as a list of :class:`Layer` records ``Layer(W (n_l, n_{l-1}), b (n_l,))``, layer 1 first
+(``layer.W``, ``layer.b``).  The same
 network as a Flax NNX module, for training, is :class:`helpers.networks.layers.MLP`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtr
+from jaxtyping import Array, Float, Int, Real, Shaped
 
 from helpers.core import validate
+from helpers.core.validate import AnyArray, shaped
 
-Params = list[dict[str, jax.Array]]
+
+class Layer(NamedTuple):
+    r"""One layer's parameters: :math:`\mathbf{z}^l = W^l \mathbf{a}^{l-1} + \mathbf{b}^l`."""
+
+    W: Float[Array, "n_out n_in"]
+    b: Float[Array, " n_out"]
+
+
+Params = list[Layer]
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,7 +85,8 @@ def softmax(z: jax.Array) -> jax.Array:
 # --------------------------------------------------------------------------------------------
 # Costs
 # --------------------------------------------------------------------------------------------
-def mse(prediction: jax.Array, target: jax.Array) -> jax.Array:
+@shaped
+def mse(prediction: Real[AnyArray, "*shape"], target: Real[AnyArray, "*shape"]) -> jax.Array:
     r"""Mean squared error, prediction :math:`\tilde{\mathbf{y}}` against target :math:`\mathbf{y}`:
 
     .. math:: C = \frac{1}{n}\sum_{i=1}^n \lVert \mathbf{y}_i - \tilde{\mathbf{y}}_i \rVert^2.
@@ -80,23 +94,24 @@ def mse(prediction: jax.Array, target: jax.Array) -> jax.Array:
     prediction, target ``(n, d)`` -> scalar.  The shapes must be equal: broadcasting a ``(n, 1)``
     prediction against ``(n, d)`` targets would give a number that is no error at all.
     """
-    validate.same_shape(prediction=prediction, target=target)
     return jnp.mean(jnp.sum((prediction - target) ** 2, axis=-1))
 
 
-def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+@shaped
+def cross_entropy(logits: Float[AnyArray, "n K"], labels: Int[AnyArray, " n"]) -> jax.Array:
     r"""Softmax cross-entropy :math:`C = -\frac{1}{n}\sum_i \log \mathrm{softmax}(\mathbf{z}^L_i)_{y_i}`.
 
     logits ``(n, K)``, integer labels ``(n,)`` in [0, K) -> scalar.
     """
-    _check_logits_labels(logits, labels)
+    labels = validate.labels("labels", labels, logits.shape[-1])  # a label >= K would give NaN
     log_p = jax.nn.log_softmax(logits, axis=-1)
     return -jnp.mean(jnp.take_along_axis(log_p, labels[:, None], axis=-1))
 
 
-def accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+@shaped
+def accuracy(logits: Real[AnyArray, "n K"], labels: Int[AnyArray, " n"]) -> jax.Array:
     """Fraction of rows whose largest logit is at the label; logits ``(n, K)``, labels ``(n,)``."""
-    _check_logits_labels(logits, labels)
+    labels = validate.labels("labels", labels, logits.shape[-1])
     return jnp.mean(jnp.argmax(logits, axis=-1) == labels)
 
 
@@ -110,35 +125,32 @@ def init_params(key: jax.Array, sizes: Sequence[int], dtype=jnp.float32) -> Para
     :math:`z^l` of order one), :math:`\mathbf{b}^l = 0`.
     """
     validate.key("key", key)
-    sizes = list(sizes)
-    if len(sizes) < 2 or any(not validate.is_integer(n) or n < 1 for n in sizes):
-        raise ValueError(f"sizes={sizes!r}; expected at least two positive integers [n_0, ..., n_L]")
+    sizes = validate.layer_sizes("sizes", sizes, what="[n_0, ..., n_L]")
     keys = jax.random.split(key, len(sizes) - 1)
     return [
-        {
-            "W": jax.random.normal(k, (n_out, n_in), dtype) / jnp.sqrt(jnp.asarray(n_in, dtype)),
-            "b": jnp.zeros((n_out,), dtype),
-        }
+        Layer(
+            W=jax.random.normal(k, (n_out, n_in), dtype) / jnp.sqrt(jnp.asarray(n_in, dtype)),
+            b=jnp.zeros((n_out,), dtype),
+        )
         for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:], strict=True)
     ]
 
 
 def check_params(params: Params, x: jax.Array | None = None) -> None:
-    """Raise ``ValueError`` if the layer shapes do not chain (or do not fit the input ``x``)."""
-    for l, layer in enumerate(params, start=1):
-        W, b = layer["W"], layer["b"]
-        if W.ndim != 2 or b.shape != (W.shape[0],):
-            raise ValueError(f"layer {l}: W {W.shape} and b {b.shape}; expected (n_l, n_l-1) and (n_l,)")
-        if l > 1 and W.shape[1] != params[l - 2]["W"].shape[0]:
-            raise ValueError(
-                f"layer sizes do not chain: layer {l - 1} has {params[l - 2]['W'].shape[0]} outputs, "
-                f"layer {l} expects {W.shape[1]} inputs"
-            )
-    if x is not None and (x.ndim != 2 or x.shape[1] != params[0]["W"].shape[1]):
-        raise ValueError(f"x has shape {x.shape}; expected (n, {params[0]['W'].shape[1]})")
+    """Raise ``ValueError`` if the layer shapes do not chain (or do not fit the input ``x (n, n_0)``)."""
+    for l, (W, b) in enumerate(params, start=1):
+        if W.ndim != 2 or jnp.shape(b) != (W.shape[0],):
+            raise ValueError(f"layer {l}: W {W.shape} and b {jnp.shape(b)}; "
+                             "expected (n_l, n_l-1) and (n_l,)")
+        if l > 1 and W.shape[1] != params[l - 2].W.shape[0]:
+            raise ValueError(f"layer sizes do not chain: layer {l - 1} has {params[l - 2].W.shape[0]} "
+                             f"outputs, layer {l} expects {W.shape[1]} inputs")
+    if x is not None and x.shape[-1] != params[0].W.shape[1]:
+        raise ValueError(f"x has shape {x.shape}; expected (n, {params[0].W.shape[1]})")
 
 
-def forward(params: Params, x: jax.Array, activation: str = "sigmoid"):
+@shaped
+def forward(params: Params, x: Real[AnyArray, "n n_0"], activation: str = "sigmoid"):
     r"""Feed-forward pass; returns the output pre-activations :math:`\mathbf{z}^L` ``(n, n_L)`` and
     the lists ``zs = [z^1, ..., z^L]``, ``activations = [a^0 = x, ..., a^{L-1}]`` kept for
     back-propagation.  Hidden layers use ``activation``; the output layer is left linear, the cost
@@ -149,7 +161,7 @@ def forward(params: Params, x: jax.Array, activation: str = "sigmoid"):
     sigma, _ = ACTIVATIONS[activation]
     a, zs, activations = x, [], [x]
     for l, layer in enumerate(params, start=1):
-        z = a @ layer["W"].T + layer["b"]
+        z = a @ layer.W.T + layer.b
         zs.append(z)
         if l < len(params):
             a = sigma(z)
@@ -157,14 +169,18 @@ def forward(params: Params, x: jax.Array, activation: str = "sigmoid"):
     return zs[-1], zs, activations
 
 
-def cost(params: Params, x: jax.Array, y: jax.Array, activation: str = "sigmoid", kind: str = "mse"):
+@shaped
+def cost(params: Params, x: Real[AnyArray, "n n_0"], y: Shaped[AnyArray, "n ..."],
+         activation: str = "sigmoid", kind: str = "mse"):
     """The cost of the network on a batch: ``mse`` (y ``(n, n_L)``) or ``cross_entropy`` (labels ``(n,)``)."""
     validate.choice("kind", kind, ("mse", "cross_entropy"))
     out, _, _ = forward(params, x, activation)
     return mse(out, y) if kind == "mse" else cross_entropy(out, y)
 
 
-def backprop(params: Params, x: jax.Array, y: jax.Array, activation: str = "sigmoid", kind: str = "mse"):
+@shaped
+def backprop(params: Params, x: Real[AnyArray, "n n_0"], y: Shaped[AnyArray, "n ..."],
+             activation: str = "sigmoid", kind: str = "mse"):
     r"""Gradients of :func:`cost` by the back-propagation equations (no automatic differentiation).
 
     With :math:`\delta^l = \partial C / \partial \mathbf{z}^l` (one row per example):
@@ -176,11 +192,9 @@ def backprop(params: Params, x: jax.Array, y: jax.Array, activation: str = "sigm
         \frac{\partial C}{\partial W^l} &= \delta^l (\mathbf{a}^{l-1})^T, \qquad
         \frac{\partial C}{\partial \mathbf{b}^l} = \delta^l,
 
-    each summed over the batch.  Returns a list of ``{"W", "b"}`` gradients shaped like ``params``.
+    each summed over the batch.  Returns a list of :class:`Layer` gradients shaped like ``params``.
     """
-    check_params(params, x)
     validate.choice("kind", kind, ("mse", "cross_entropy"))
-    validate.choice("activation", activation, list(ACTIVATIONS))
     n = x.shape[0]
     out, zs, activations = forward(params, x, activation)
     if kind == "mse":
@@ -188,22 +202,12 @@ def backprop(params: Params, x: jax.Array, y: jax.Array, activation: str = "sigm
             raise ValueError(f"y has shape {y.shape}; expected {out.shape}")
         delta = 2.0 / n * (out - y)
     else:
-        _check_labels(y, n, out.shape[1])
+        y = validate.labels("labels", validate.array("labels", y, (n,), kind="integer"), out.shape[1])
         delta = (softmax(out) - jax.nn.one_hot(y, out.shape[1], dtype=out.dtype)) / n
     _, sigma_prime = ACTIVATIONS[activation]
     grads = [None] * len(params)
     for l in range(len(params) - 1, -1, -1):  # python index l is the lecture's layer l + 1
-        grads[l] = {"W": delta.T @ activations[l], "b": jnp.sum(delta, axis=0)}
+        grads[l] = Layer(W=delta.T @ activations[l], b=jnp.sum(delta, axis=0))
         if l > 0:
-            delta = (delta @ params[l]["W"]) * sigma_prime(zs[l - 1])
+            delta = (delta @ params[l].W) * sigma_prime(zs[l - 1])
     return grads
-
-
-def _check_labels(labels: jax.Array, n: int, n_classes: int) -> None:
-    validate.array("labels", labels, (n,), kind="integer")
-    validate.integers_in("labels", labels, 0, n_classes - 1)  # a label >= K would give NaN, not an error
-
-
-def _check_logits_labels(logits, labels) -> None:
-    validate.array("logits", logits, ndim=2)
-    _check_labels(labels, logits.shape[0], logits.shape[1])

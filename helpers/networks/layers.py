@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings in annotations)
 r"""The Flax NNX layers the notebooks share: the MLP, time conditioning, residual and lattice blocks.
 
 Conventions: a batch of n examples comes first, ``(n, ...)``; features come last.  Lattice layers
@@ -15,8 +16,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jaxtyping import Real, Shaped
 
 from helpers.core import validate
+from helpers.core.validate import AnyArray, shaped
 from helpers.networks.ffnn import ACTIVATIONS
 
 
@@ -31,9 +34,7 @@ class MLP(nnx.Module):
     """
 
     def __init__(self, sizes: Sequence[int], activation: str | Callable = "relu", *, rngs: nnx.Rngs):
-        sizes = list(sizes)
-        if len(sizes) < 2 or any(not validate.is_integer(n) or n < 1 for n in sizes):
-            raise ValueError(f"sizes={sizes!r}; expected at least two positive integers")
+        sizes = validate.layer_sizes("sizes", sizes)
         if not callable(activation) and activation not in ACTIVATIONS:
             names = sorted(ACTIVATIONS)
             raise ValueError(f"activation={activation!r}; expected a function or one of {names}")
@@ -76,7 +77,8 @@ def as_module(model) -> nnx.Module:
     return Function(model)
 
 
-def time_embedding(t: jax.Array, dim: int, max_period: float = 10_000.0) -> jax.Array:
+@shaped
+def time_embedding(t: Real[AnyArray, " n"], dim: int, max_period: float = 10_000.0) -> jax.Array:
     r"""Sinusoidal embedding of integer time steps (Vaswani et al. 2017; Ho et al. 2020):
 
     .. math:: \mathrm{emb}(t) = [\sin(t\omega_1), \dots, \sin(t\omega_{d/2}),
@@ -85,8 +87,7 @@ def time_embedding(t: jax.Array, dim: int, max_period: float = 10_000.0) -> jax.
 
     ``t (n,)`` -> ``(n, dim)``; ``dim`` must be even.
     """
-    if not validate.is_integer(dim) or dim < 2 or dim % 2:
-        raise ValueError(f"dim={dim!r}; expected an even integer >= 2")
+    validate.even_int(dim=dim)
     validate.positive_number(max_period=max_period)
     half = dim // 2
     freqs = jnp.exp(-math.log(max_period) * jnp.arange(half) / half)
@@ -129,7 +130,8 @@ class ResidualBlock(nnx.Module):
         return h + self.dense2(jax.nn.swish(self.dense1(self.mix((1 + gamma) * self.norm(h) + beta))))
 
 
-def periodic_neighbourhood(h: jax.Array, L: int) -> jax.Array:
+@shaped
+def periodic_neighbourhood(h: Shaped[AnyArray, "n sites w"], L: int) -> jax.Array:
     """``(n, L*L, w)`` -> ``(n, L*L, 9w)``: each site's features beside its 8 periodic neighbours'.
 
     Block k = 3 (dy + 1) + (dx + 1) of the output holds site (row - dy, col - dx) (mod L), so it equals

@@ -7,28 +7,31 @@ A flow :math:`\dot{\mathbf{x}} = f(\mathbf{x})` with state ``x (..., d)``; ``f``
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Float, Real
 
 from helpers.core import validate
+from helpers.core.validate import AnyArray, shaped
 
 LORENZ_LYAPUNOV = 0.9056  # largest Lyapunov exponent at sigma = 10, rho = 28, beta = 8/3 (Sprott 2003)
 
 
-def lorenz63(x: jax.Array, sigma: float = 10.0, rho: float = 28.0, beta: float = 8.0 / 3.0) -> jax.Array:
+@shaped
+def lorenz63(x: Real[AnyArray, "*batch 3"], sigma=10.0, rho=28.0, beta=8.0 / 3.0) -> Real[Array, "*batch 3"]:
     r"""Lorenz (1963): :math:`\dot x = \sigma(y - x)`, :math:`\dot y = x(\rho - z) - y`,
     :math:`\dot z = xy - \beta z`.  ``x (..., 3)`` -> ``(..., 3)``."""
     u, v, w = x[..., 0], x[..., 1], x[..., 2]
     return jnp.stack([sigma * (v - u), u * (rho - w) - v, u * v - beta * w], axis=-1)
 
 
-def rk4_step(f: Callable, x: jax.Array, dt: float) -> jax.Array:
+@shaped
+def rk4_step(f, x: Float[AnyArray, "*batch d"], dt) -> Float[Array, "*batch d"]:
     r"""One classical Runge-Kutta step, global error :math:`O(\Delta t^4)`:
     :math:`k_1 = f(x)`, :math:`k_2 = f(x + \tfrac{\Delta t}{2} k_1)`,
     :math:`k_3 = f(x + \tfrac{\Delta t}{2} k_2)`,
     :math:`k_4 = f(x + \Delta t\, k_3)`, :math:`x' = x + \tfrac{\Delta t}{6}(k_1 + 2k_2 + 2k_3 + k_4)`."""
+    validate.positive_number(dt=dt)
     k1 = f(x)
     k2 = f(x + 0.5 * dt * k1)
     k3 = f(x + 0.5 * dt * k2)
@@ -36,23 +39,25 @@ def rk4_step(f: Callable, x: jax.Array, dt: float) -> jax.Array:
     return x + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
 
-def _check(f, x0, dt, steps) -> None:
+def _initial_state(f, x0, dt, steps) -> jax.Array:
+    """The flow, step size and step count checked; ``x0`` finite (also under ``jit``), as a JAX array."""
     validate.callable_("f", f)
-    validate.array("x0", x0, min_ndim=1, kind="float")
     validate.positive_number(dt=dt)
     validate.positive_int(steps=steps)
+    return validate.finite("x0", jnp.asarray(x0))
 
 
-def integrate(f: Callable, x0: jax.Array, dt: float, steps: int) -> jax.Array:
+@shaped
+def integrate(f, x0: Float[AnyArray, "*batch d"], dt, steps) -> Float[Array, "steps_plus_1 *batch d"]:
     """``steps`` RK4 steps from ``x0 (..., d)`` under one ``lax.scan``; returns the trajectory
     ``(steps + 1, ..., d)``, ``x0`` first."""
-    _check(f, x0, dt, steps)
-    x0 = jnp.asarray(x0)
+    x0 = _initial_state(f, x0, dt, steps)
     _, xs = jax.lax.scan(lambda x, _: (rk4_step(f, x, dt),) * 2, x0, None, length=steps)
     return jnp.concatenate([x0[None], xs])
 
 
-def lyapunov_exponent(f: Callable, x0: jax.Array, dt: float, steps: int, transient: int = 0) -> jax.Array:
+@shaped
+def lyapunov_exponent(f, x0: Float[AnyArray, "*batch d"], dt, steps, transient=0) -> Float[Array, "*batch"]:
     r"""The largest Lyapunov exponent by Benettin's method on the tangent dynamics.
 
     A tangent vector :math:`v` follows the linearised RK4 map, :math:`v \leftarrow J(x)\,v`
@@ -64,9 +69,8 @@ def lyapunov_exponent(f: Callable, x0: jax.Array, dt: float, steps: int, transie
 
     ``x0 (..., d)`` gives one estimate per trajectory ``(...)``; the first ``transient`` steps bring
     the state onto the attractor and are not counted."""
-    _check(f, x0, dt, steps)
+    x0 = _initial_state(f, x0, dt, steps)
     validate.nonnegative_int(transient=transient)
-    x0 = jnp.asarray(x0)
 
     def step(x):
         return rk4_step(f, x, dt)
@@ -85,18 +89,21 @@ def lyapunov_exponent(f: Callable, x0: jax.Array, dt: float, steps: int, transie
     return logs.sum(axis=0) / (steps * dt)
 
 
-def normalised_error(prediction: jax.Array, truth: jax.Array, scale: jax.Array) -> jax.Array:
+@shaped
+def normalised_error(
+    prediction: Real[AnyArray, "*batch T d"], truth: Real[AnyArray, "*batch T d"],
+    scale: Real[AnyArray, "#d"] | Real[AnyArray, ""] | float,
+) -> Float[Array, "*batch T"]:
     r""":math:`E(t) = \sqrt{\frac1d \sum_i \big((\hat x_i(t) - x_i(t))/s_i\big)^2}`, each coordinate in
     units of its spread ``scale (d,)`` on the attractor: ``(..., T, d)`` -> ``(..., T)``."""
-    validate.same_shape(prediction=prediction, truth=truth)
     return jnp.sqrt(jnp.mean(((prediction - truth) / scale) ** 2, axis=-1))
 
 
-def valid_prediction_time(error: jax.Array, dt: float, threshold: float = 0.4) -> jax.Array:
+@shaped
+def valid_prediction_time(error: Real[AnyArray, "*batch T"], dt, threshold=0.4) -> Real[Array, "*batch"]:
     r"""The valid prediction time, :math:`t_{\mathrm{VPT}} = \min\{t : E(t) > \text{threshold}\}`
     (Pathak et al. 2018), from errors ``(..., T)`` sampled every ``dt``; a forecast that never
     crosses gets the whole horizon ``T dt``.  Returns ``(...)``."""
-    validate.array("error", error, min_ndim=1)
     validate.positive_number(dt=dt, threshold=threshold)
     above = error > threshold
     first = jnp.where(above.any(axis=-1), jnp.argmax(above, axis=-1), error.shape[-1])

@@ -23,9 +23,10 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float, Int8, Real
 
 from helpers.core import validate
-from helpers.core.validate import lattice_size, temperatures_array
+from helpers.core.validate import AnyArray, lattice_size, shaped, temperatures_array
 
 T_C = 2.0 / math.log(1.0 + math.sqrt(2.0))
 """Onsager's critical temperature of the infinite square lattice, 2 / ln(1 + sqrt 2) = 2.2692."""
@@ -33,29 +34,41 @@ T_C = 2.0 / math.log(1.0 + math.sqrt(2.0))
 # --------------------------------------------------------------------------------------------
 # Observables
 # --------------------------------------------------------------------------------------------
-def energy(spins: jax.Array) -> jax.Array:
+@shaped
+def energy(spins: Real[AnyArray, "*batch L L"]) -> Float[Array, "*batch"]:
     r"""Total energy :math:`E = -\sum_i s_i (s_{i+\hat x} + s_{i+\hat y})`; ``(..., L, L) -> (...)``.
 
     Each of the 2N periodic bonds is counted once (for L = 2 a pair of sites shares two bonds).
     """
-    _check_lattice(spins)
+    return _energy(validate.spins("spins", spins))
+
+
+@shaped
+def magnetization(spins: Real[AnyArray, "*batch L L"]) -> Float[Array, "*batch"]:
+    r"""Magnetisation per spin :math:`m = \frac{1}{N} \sum_i s_i`; ``(..., L, L) -> (...)``."""
+    return _magnetization(validate.spins("spins", spins))
+
+
+def _energy(spins) -> jax.Array:
+    """:func:`energy` of spins known to be +-1 (a sampler's own chains: no check in its hot loop)."""
     s = spins.astype(jnp.float32)
     return -jnp.sum(s * (jnp.roll(s, -1, axis=-1) + jnp.roll(s, -1, axis=-2)), axis=(-2, -1))
 
 
-def magnetization(spins: jax.Array) -> jax.Array:
-    r"""Magnetisation per spin :math:`m = \frac{1}{N} \sum_i s_i`; ``(..., L, L) -> (...)``."""
-    _check_lattice(spins)
+def _magnetization(spins) -> jax.Array:
+    """:func:`magnetization` of spins known to be +-1."""
     return jnp.mean(spins.astype(jnp.float32), axis=(-2, -1))
 
 
-def to_binary(spins: jax.Array) -> jax.Array:
+@shaped
+def to_binary(spins: Real[AnyArray, "*shape"]) -> Float[Array, "*shape"]:
     r"""Spins :math:`s \in \{-1, +1\}` as binary units :math:`x = (s + 1)/2 \in \{0, 1\}`, float32."""
-    validate.spins("spins", spins)
-    return (jnp.asarray(spins, jnp.float32) + 1.0) / 2.0
+    s = validate.spins("spins", spins)
+    return (jnp.asarray(s, jnp.float32) + 1.0) / 2.0
 
 
-def to_spins(x: jax.Array, threshold: float = 0.5) -> jax.Array:
+@shaped
+def to_spins(x: Real[AnyArray, "*shape"], threshold=0.5) -> Int8[Array, "*shape"]:
     r"""Spins from real values: :math:`s = +1` where :math:`x \ge` ``threshold``, else :math:`-1`; int8, same
     shape.  The default 1/2 inverts :func:`to_binary`; use 0 for values centred on zero (a diffusion
     model's continuous samples)."""
@@ -66,7 +79,8 @@ def to_spins(x: jax.Array, threshold: float = 0.5) -> jax.Array:
 # --------------------------------------------------------------------------------------------
 # Exact results
 # --------------------------------------------------------------------------------------------
-def enumerate_states(L: int) -> np.ndarray:
+@shaped
+def enumerate_states(L) -> Int8[np.ndarray, "states L L"]:
     """All :math:`2^{L^2}` configurations of an L x L lattice, ``(2**(L*L), L, L)`` int8 (L <= 4)."""
     lattice_size(L, even=False)
     if L > 4:
@@ -76,7 +90,8 @@ def enumerate_states(L: int) -> np.ndarray:
     return (2 * bits.astype(np.int8) - 1).reshape(-1, L, L)
 
 
-def exact_observables(L: int, temperatures) -> dict[str, np.ndarray]:
+@shaped
+def exact_observables(L, temperatures) -> dict[str, np.ndarray]:
     r"""Exact thermal averages by enumerating all states (L <= 4), in float64.
 
     Returns a dict of arrays ``(n_T,)``: ``log_z`` (:math:`\ln Z`), ``energy_per_spin``
@@ -109,7 +124,8 @@ def _elliptic_k(k):
     return np.pi / (2.0 * a)
 
 
-def onsager_energy_per_spin(temperatures) -> np.ndarray:
+@shaped
+def onsager_energy_per_spin(temperatures) -> Float[np.ndarray, " n_T"]:
     r"""Energy per spin of the infinite lattice (Onsager 1944), float64 ``(n_T,)``.
 
     .. math:: u = -\coth 2\beta \left[1 + \frac{2}{\pi}(2\tanh^2 2\beta - 1) K(k)\right],
@@ -124,7 +140,8 @@ def onsager_energy_per_spin(temperatures) -> np.ndarray:
     )
 
 
-def onsager_magnetization(temperatures) -> np.ndarray:
+@shaped
+def onsager_magnetization(temperatures) -> Float[np.ndarray, " n_T"]:
     r"""Spontaneous magnetisation per spin (Onsager, Yang 1952), float64 ``(n_T,)``.
 
     .. math:: m = \left(1 - \sinh^{-4} 2\beta\right)^{1/8} \text{ for } T < T_c, \text{ else } 0.
@@ -132,13 +149,4 @@ def onsager_magnetization(temperatures) -> np.ndarray:
     temps = temperatures_array(temperatures).astype(np.float64)
     base = 1.0 - np.sinh(2.0 / temps) ** -4.0
     return np.where(temps < T_C, np.clip(base, 0.0, None) ** 0.125, 0.0)
-
-
-
-def _check_lattice(spins) -> None:
-    """Spins ``(..., L, L)`` of -1 and +1 (0/1 units or reals would give a wrong energy silently)."""
-    validate.array("spins", spins, min_ndim=2)
-    if spins.shape[-1] != spins.shape[-2]:
-        raise ValueError(f"spins has shape {spins.shape}; expected square lattices (..., L, L)")
-    validate.spins("spins", spins)
 

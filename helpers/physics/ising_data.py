@@ -19,18 +19,19 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Real, Shaped
 
 from helpers.core import parallel, validate
+from helpers.core.cache import cache_dir, store
 from helpers.core.cache import load as cache_load
-from helpers.core.cache import store
-from helpers.core.validate import lattice_size, positive_int, temperatures_array
-from helpers.data import datasets
+from helpers.core.validate import AnyArray, lattice_size, positive_int, shaped, temperatures_array
 from helpers.physics import ising, ising_mc
 
 SAMPLER_VERSION = 1  # part of the cache key: bump when the sampler's output changes
 
 
-def integrated_autocorrelation_time(series, window_factor: float = 5.0) -> float:
+@shaped
+def integrated_autocorrelation_time(series: Real[AnyArray, "n_steps n_chains"], window_factor=5.0) -> float:
     r"""Integrated autocorrelation time :math:`\tau = 1 + 2\sum_{t \ge 1} \rho(t)` of ``(n_steps, n_chains)``.
 
     :math:`\rho` is the normalised autocorrelation averaged over chains (computed by FFT), summed
@@ -38,11 +39,10 @@ def integrated_autocorrelation_time(series, window_factor: float = 5.0) -> float
     c = ``window_factor``).  n_steps / tau is the effective number of independent samples per
     chain, so keeping every ceil(tau)-th configuration gives nearly independent samples.
     """
-    x = np.asarray(validate.array("series", series, kind="number"), dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] < 4 or x.shape[1] < 1:
-        raise ValueError(f"series has shape {x.shape}; expected (n_steps >= 4, n_chains >= 1)")
-    validate.finite("series", x)
+    if series.shape[0] < 4 or series.shape[1] < 1:
+        raise ValueError(f"series has shape {series.shape}; expected (n_steps >= 4, n_chains >= 1)")
     validate.positive_number(window_factor=window_factor)
+    x = np.asarray(validate.finite("series", np.asarray(series, dtype=np.float64)))
     n = x.shape[0]
     x = x - x.mean(axis=0)
     spectrum = np.fft.rfft(x, n=2 * n, axis=0)
@@ -56,40 +56,35 @@ def integrated_autocorrelation_time(series, window_factor: float = 5.0) -> float
     m = int(np.argmax(ok)) if ok.any() else n - 1
     return float(max(taus[m], 1.0))
 
-
-
-def symmetry_augment(key: jax.Array, spins: jax.Array) -> jax.Array:
+@shaped
+def symmetry_augment(key, spins: Real[AnyArray, "n L L"]) -> Shaped[Array, "n L L"]:
     r"""Apply a random lattice translation (one per call) and a random global flip (one per configuration).
 
     spins ``(n, L, L)`` -> same shape and dtype.  Both maps leave :math:`E(\mathbf{s})` and
     :math:`|m|` unchanged, so they preserve the Boltzmann weight and any phase label: a free way
     to show a network that the physics is translation- and :math:`\mathbb{Z}_2`-invariant.
     """
-    _check_configurations(key, spins)
+    validate.key("key", key)
+    spins = validate.spins("spins", jnp.asarray(spins))
     k_row, k_col, k_flip = jax.random.split(key, 3)
     spins = jnp.roll(spins, jax.random.randint(k_row, (), 0, spins.shape[1]), axis=1)
     spins = jnp.roll(spins, jax.random.randint(k_col, (), 0, spins.shape[2]), axis=2)
     return spins * jax.random.rademacher(k_flip, (spins.shape[0], 1, 1), dtype=spins.dtype)
 
 
-def _check_configurations(key, spins) -> None:
-    validate.key("key", key)
-    if np.ndim(spins) != 3:
-        raise ValueError(f"spins has shape {np.shape(spins)}; expected (n, L, L)")
-    validate.spins("spins", spins)
-
-
-def crossing_temperature(temperatures, values, level: float = 0.5) -> float:
+@shaped
+def crossing_temperature(
+    temperatures: Real[AnyArray, " n_T"], values: Real[AnyArray, " n_T"], level=0.5
+) -> float:
     """Temperature where ``values`` (decreasing through ``level``) first crosses it, by linear interpolation.
 
     temperatures ``(n_T,)`` increasing; values ``(n_T,)``, e.g. a classifier's mean P(ordered).
     """
-    t = np.asarray(validate.array("temperatures", temperatures, kind="number"), dtype=np.float64)
-    v = np.asarray(validate.array("values", values, kind="number"), dtype=np.float64)
-    validate.finite("values", v)
     validate.number(level=level)
-    if t.shape != v.shape or t.ndim != 1 or np.any(np.diff(t) <= 0):
-        raise ValueError(f"temperatures {t.shape} and values {v.shape}: expected equal 1-D, increasing T")
+    t = np.asarray(temperatures, dtype=np.float64)
+    v = np.asarray(validate.finite("values", np.asarray(values, dtype=np.float64)))
+    if np.any(np.diff(t) <= 0):
+        raise ValueError(f"temperatures={t.tolist()}; expected increasing temperatures")
     above = v >= level
     i = np.flatnonzero(above[:-1] & ~above[1:])
     if i.size == 0:
@@ -125,7 +120,10 @@ class IsingComparison(NamedTuple):
         return np.abs(self.mc_magnetization)
 
 
-def compare_with_monte_carlo(generated, monte_carlo) -> IsingComparison:
+@shaped
+def compare_with_monte_carlo(
+    generated: Real[AnyArray, "n L L"], monte_carlo: Real[AnyArray, "n_mc L L"]
+) -> IsingComparison:
     r"""Judge generated Ising configurations by the physics, against held-out Monte Carlo ones at the same
     temperature: per configuration the energy per spin and the signed magnetisation per spin,
 
@@ -139,14 +137,11 @@ def compare_with_monte_carlo(generated, monte_carlo) -> IsingComparison:
     them still matches :math:`E` and :math:`|m|` but shows a share near 0.
     ``generated (n, L, L)`` and ``monte_carlo (n_mc, L, L)`` spins of +-1 -> :class:`IsingComparison`.
     """
-    generated = validate.array("generated", generated, ndim=3)
-    if generated.shape[0] < 1 or generated.shape[1] != generated.shape[2]:
-        raise ValueError(f"generated has shape {tuple(generated.shape)}; expected (n, L, L) with n >= 1")
-    monte_carlo = validate.array("monte_carlo", monte_carlo, (None, *generated.shape[1:]))
-    if monte_carlo.shape[0] < 1:
-        raise ValueError("monte_carlo is empty; expected at least one configuration")
-    validate.spins("generated", generated)
-    validate.spins("monte_carlo", monte_carlo)
+    if generated.shape[0] < 1 or monte_carlo.shape[0] < 1:
+        raise ValueError(f"generated has shape {generated.shape} and monte_carlo {monte_carlo.shape}; "
+                         f"expected at least one configuration each")
+    generated = validate.spins("generated", generated)
+    monte_carlo = validate.spins("monte_carlo", monte_carlo)
     n_spins = generated.shape[1] * generated.shape[2]
     e, e_mc = (np.asarray(ising.energy(s)) / n_spins for s in (generated, monte_carlo))
     m, m_mc = (np.asarray(ising.magnetization(s)) for s in (generated, monte_carlo))
@@ -167,31 +162,30 @@ PHASE_TEMPERATURES = np.round(np.arange(1.0, 3.51, 0.1), 2)
 """The 26 temperatures 1.0, 1.1, ..., 3.5 of the course's data set across the transition."""
 
 
-def phase_configurations(L: int, seed: int = 2024) -> tuple[np.ndarray, np.ndarray, dict]:
+PHASE_SEED = 2024
+"""The seed of the course's key, ``jax.random.key(PHASE_SEED)``: with it every notebook gets the same
+:func:`phase_configurations` (and so one cache)."""
+
+
+@shaped
+def phase_configurations(key, L) -> tuple[np.ndarray, np.ndarray, dict]:
     """The course's Ising data set: 400 equilibrium configurations at each of ``PHASE_TEMPERATURES``.
 
-    ``sample_configurations(fold_in(key(seed), L), L, PHASE_TEMPERATURES, 400, chains_per_T=32,
+    ``sample_configurations(fold_in(key, L), L, PHASE_TEMPERATURES, 400, chains_per_T=32,
     pilot_steps=60)``: the notebooks that need configurations across T_c (feed-forward phase
-    classification, PCA and autoencoders, the VAE) share these, so the cache computed by one serves all.
+    classification, PCA and autoencoders, the VAE) share these with the course's key
+    ``jax.random.key(PHASE_SEED)``, so the cache computed by one serves all.
     Returns ``spins (10400, L, L)`` int8, ``temps (10400,)`` and ``info`` as ``sample_configurations``.
     On several devices the chains are split over them (the configurations are the same).
     """
-    validate.nonnegative_int(seed=seed)
-    lattice_size(L, even=True)
-    key = jax.random.fold_in(jax.random.key(seed), L)
-    return sample_configurations(key, L, PHASE_TEMPERATURES, 400, chains_per_T=32, pilot_steps=60,
-                                 mesh=parallel.default_mesh(32))  # every group has a multiple of 32 chains
+    validate.key("key", key)  # L is checked by sample_configurations
+    return sample_configurations(jax.random.fold_in(key, L), L, PHASE_TEMPERATURES, 400, chains_per_T=32,
+                                 pilot_steps=60, mesh=parallel.default_mesh(32))  # groups of 32k chains
 
 
+@shaped
 def sample_configurations(
-    key: jax.Array,
-    L: int,
-    temperatures,
-    n_per_T: int,
-    chains_per_T: int | None = None,
-    pilot_steps: int = 200,
-    cache: bool = True,
-    mesh=None,
+    key, L, temperatures, n_per_T, chains_per_T=None, pilot_steps=200, cache=True, mesh=None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Equilibrium configurations at each temperature, with thinning from measured correlations.
 
@@ -209,7 +203,7 @@ def sample_configurations(
 
     Returns ``spins (n_T * n_per_T, L, L)`` int8, ``temps (n_T * n_per_T,)`` float32 (grouped by
     temperature, in the order given) and ``info`` (per temperature: tau, thinning, equilibration
-    steps, whether Wolff was used).  Results are cached in ``cache_dir()`` under a name made
+    steps, whether Wolff was used).  Results are cached in ``cache.cache_dir()`` under a name made
     from every argument and the key, so a second call with the same arguments loads them.  With a
     ``mesh`` (:mod:`helpers.core.parallel`) each group's chains are split over its devices; the
     configurations are the same.
@@ -227,7 +221,7 @@ def sample_configurations(
         "key": np.asarray(jax.random.key_data(key)).tolist(),
     }
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
-    path = datasets.cache_dir() / "ising" / f"ising_L{L}_{digest}.npz"
+    path = cache_dir() / "ising" / f"ising_L{L}_{digest}.npz"
     expected = {"spins": (len(temps) * n_per_T, L, L), "temps": (len(temps) * n_per_T,)}
 
     def check(stored):

@@ -22,11 +22,12 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Int, Int8, Real
 
 from helpers.core import parallel, validate
 from helpers.core.rng import hashed_bits, probability_to_threshold
-from helpers.core.validate import lattice_size, positive_int, temperatures_array
-from helpers.physics.ising import energy, magnetization
+from helpers.core.validate import AnyArray, lattice_size, positive_int, shaped, temperatures_array
+from helpers.physics.ising import _energy, _magnetization
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,15 +81,16 @@ def _metropolis_run(key, spins, temperatures, n_sweeps):
     return _metropolis_sweeps(spins, _metropolis_thresholds(temperatures), key, n_sweeps)
 
 
+@shaped
 def metropolis_sweeps(
-    key: jax.Array, spins: jax.Array, temperatures, n_sweeps: int, mesh=None
-) -> jax.Array:
+    key, spins: Real[AnyArray, "chains L L"], temperatures, n_sweeps, mesh=None
+) -> Int8[Array, "chains L L"]:
     """Run ``n_sweeps`` checkerboard Metropolis sweeps on every chain.
 
     spins ``(C, L, L)`` int8 with L even; temperatures ``(C,)`` (one per chain) or a scalar.
     Returns the new spins, same shape.  One sweep proposes one flip per site.
     """
-    spins, temps = _check_chains(spins, temperatures, key, mesh)
+    spins, temps = _chains_and_temperatures(key, spins, temperatures, mesh)
     positive_int(n_sweeps=n_sweeps)
     return _metropolis_run(key, spins, temps, n_sweeps)
 
@@ -147,13 +149,16 @@ def _wolff_jit(key, spins, temperatures):
     return _wolff_batch(key, spins, _wolff_thresholds(temperatures))
 
 
-def wolff_update(key: jax.Array, spins: jax.Array, temperatures, mesh=None) -> tuple[jax.Array, jax.Array]:
+@shaped
+def wolff_update(
+    key, spins: Real[AnyArray, "chains L L"], temperatures, mesh=None
+) -> tuple[Int8[Array, "chains L L"], Int[Array, " chains"]]:
     r"""Flip one Wolff cluster in every chain, :math:`p_{add} = 1 - e^{-2/T}`.
 
     spins ``(C, L, L)`` int8; temperatures ``(C,)`` or scalar.  Returns the new spins and the
     cluster sizes ``(C,)``.
     """
-    spins, temps = _check_chains(spins, temperatures, key, mesh)
+    spins, temps = _chains_and_temperatures(key, spins, temperatures, mesh)
     return _wolff_jit(key, spins, temps)
 
 
@@ -175,21 +180,22 @@ def _run_chains(key, spins, temperatures, n_steps, wolff):
         # both signs of m, which single flips almost never do below T_c.
         flip = jax.random.rademacher(k_flip, (s.shape[0], 1, 1), dtype=jnp.int8)
         s = s * flip
-        return s, (energy(s) / n, jnp.abs(magnetization(s)))
+        return s, (_energy(s) / n, jnp.abs(_magnetization(s)))
 
     return jax.lax.scan(step, spins, jax.random.split(key, n_steps))
 
 
+@shaped
 def run_chains(
-    key: jax.Array, spins: jax.Array, temperatures, n_steps: int, wolff: bool = True, mesh=None
-) -> tuple[jax.Array, jax.Array, jax.Array]:
+    key, spins: Real[AnyArray, "chains L L"], temperatures, n_steps, wolff=True, mesh=None
+) -> tuple[Int8[Array, "chains L L"], Real[Array, "n_steps chains"], Real[Array, "n_steps chains"]]:
     """Advance every chain ``n_steps`` Monte Carlo steps and record observables after each.
 
     One step is a checkerboard Metropolis sweep, then (if ``wolff``) one Wolff cluster flip,
     then a global flip s -> -s with probability 1/2 (exact, since E(-s) = E(s)).
     Returns (spins ``(C, L, L)``, energy per spin ``(n_steps, C)``, |m| ``(n_steps, C)``).
     """
-    spins, temps = _check_chains(spins, temperatures, key, mesh)
+    spins, temps = _chains_and_temperatures(key, spins, temperatures, mesh)
     positive_int(n_steps=n_steps)
     spins, (e, m) = _run_chains(key, spins, temps, n_steps, bool(wolff))
     return spins, e, m
@@ -204,21 +210,22 @@ def _thinned(key, spins, temperatures, n_samples, thin, wolff):
     return jax.lax.scan(keep_one, spins, jax.random.split(key, n_samples))[1]
 
 
+@shaped
 def thinned_samples(
-    key: jax.Array, spins: jax.Array, temperatures, n_samples: int, thin: int, wolff: bool = True,
-    mesh=None,
-) -> jax.Array:
+    key, spins: Real[AnyArray, "chains L L"], temperatures, n_samples, thin, wolff=True, mesh=None,
+) -> Int8[Array, "n_samples chains L L"]:
     """``n_samples`` configurations of every chain, one each ``thin`` steps of :func:`run_chains`.
 
     Returns ``(n_samples, C, L, L)`` int8: with ``thin`` at least the autocorrelation time, nearly
     independent equilibrium samples (see :func:`helpers.physics.ising_data.sample_configurations`).
     """
-    spins, temps = _check_chains(spins, temperatures, key, mesh)
+    spins, temps = _chains_and_temperatures(key, spins, temperatures, mesh)
     positive_int(n_samples=n_samples, thin=thin)
     return _thinned(key, spins, temps, n_samples, thin, bool(wolff))
 
 
-def random_spins(key: jax.Array, n_chains: int, L: int) -> jax.Array:
+@shaped
+def random_spins(key, n_chains, L) -> Int8[Array, "n_chains L L"]:
     """Independent uniformly random (infinite-temperature) configurations ``(n_chains, L, L)`` int8."""
     validate.key("key", key)
     lattice_size(L, even=False)
@@ -228,23 +235,17 @@ def random_spins(key: jax.Array, n_chains: int, L: int) -> jax.Array:
 
 # --------------------------------------------------------------------------------------------
 # Argument checks
-
-def _check_chains(spins, temperatures, key=None, mesh=None) -> tuple[jax.Array, jax.Array]:
-    """Checked spins and one temperature per chain; with a ``mesh`` both split over its devices
-    along the chain axis (so the chain count must divide over them)."""
-    if key is not None:
-        validate.key("key", key)
-    spins = jnp.asarray(spins)
-    if spins.ndim != 3 or spins.shape[1] != spins.shape[2]:
-        raise ValueError(f"spins has shape {spins.shape}; expected (n_chains, L, L)")
+# --------------------------------------------------------------------------------------------
+def _chains_and_temperatures(key, spins, temperatures, mesh) -> tuple[jax.Array, jax.Array]:
+    """The initial spins (checked to be +-1, also under ``jit``) as int8 and one temperature per chain;
+    with a ``mesh`` both split over its devices along the chain axis (the chain count must divide)."""
+    validate.key("key", key)
     lattice_size(int(spins.shape[-1]), even=True)
-    validate.spins("spins", spins)
+    spins = validate.spins("spins", jnp.asarray(spins)).astype(jnp.int8)
     temps = temperatures_array(temperatures)
     if temps.size == 1:
         temps = np.full(spins.shape[0], temps[0])
     if temps.shape != (spins.shape[0],):
-        raise ValueError(
-            f"temperatures has shape {temps.shape}; expected ({spins.shape[0]},), one per chain"
-        )
-    spins, temps = spins.astype(jnp.int8), jnp.asarray(temps, dtype=jnp.float32)
+        raise ValueError(f"temperatures has shape {temps.shape}; expected ({spins.shape[0]},), one per chain")
+    temps = jnp.asarray(temps, dtype=jnp.float32)
     return parallel.shard(spins, mesh, name="spins"), parallel.shard(temps, mesh, name="temperatures")
