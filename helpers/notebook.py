@@ -142,16 +142,29 @@ def peak_memory_gb() -> float:
     return peak / (1e9 if sys.platform == "darwin" else 1e6)
 
 
+MEMORY_LIMIT_GB = 2.0  # what a notebook may use: Binder's limit, and a laptop's comfortable share
+
+
 def finish(start: float) -> tuple[float, float]:
     """Print and return (total run time in s, peak memory in GB) since ``start``.
 
     Also names the cell (by execution count) after which the peak was first reached, to show
-    where to look when a notebook outgrows its memory budget.
+    where to look when a notebook outgrows its memory.  When the notebook runs as a test
+    (:func:`helpers.results.strict`) a peak above ``MEMORY_LIMIT_GB`` raises ``AssertionError``; a
+    student's run only prints it.
     """
+    from helpers import results
+
     validate.number(start=start)
     total = time.perf_counter() - start
+    peak = peak_memory_gb()
     print(f"total run time {total:.0f} s, {peak_report()}")
-    return total, peak_memory_gb()
+    if peak >= MEMORY_LIMIT_GB:
+        message = f"peak memory {peak:.2f} GB is above the {MEMORY_LIMIT_GB:g} GB a notebook may use"
+        if results.strict():
+            raise AssertionError(message)
+        print("✗ " + message)
+    return total, peak
 
 
 def peak_report() -> str:

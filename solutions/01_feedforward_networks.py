@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 
+from helpers import checks
 from helpers.networks import ffnn
 
 
@@ -31,3 +32,17 @@ def backprop(params, x, y):
             s = jax.nn.sigmoid(zs[l - 1])
             delta = (delta @ params[l].W) * s * (1 - s)
     return grads
+
+
+def _half_backprop(params, x, y):
+    return jax.tree.map(lambda g: g / 2, backprop(params, x, y))
+
+
+# Each check with the solution's arguments, a plausible wrong answer's, and words its verdict must contain.
+CASES = [
+    (checks.softplus, (softplus, softplus_prime),
+     (lambda z: jnp.log(1 + jnp.exp(z)), softplus_prime), "overflows"),
+    (checks.softplus, (softplus, softplus_prime),
+     (softplus, lambda z: jax.nn.sigmoid(z) * (1 - jax.nn.sigmoid(z))), "derivative of the logistic"),
+    (checks.backprop, (backprop,), (_half_backprop,), "0.5 times the correct value"),
+]

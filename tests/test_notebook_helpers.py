@@ -26,6 +26,18 @@ def test_finish_reports_time_and_peak_memory(capsys):
     assert "total run time" in capsys.readouterr().out
 
 
+def test_finish_raises_above_the_memory_limit_only_as_a_test(monkeypatch, capsys):
+    from helpers import results
+
+    monkeypatch.setattr(notebook, "MEMORY_LIMIT_GB", 1e-6)  # any process is above it
+    monkeypatch.setenv(results.STRICT_ENV, "0")
+    notebook.finish(time.perf_counter())
+    assert "✗ peak memory" in capsys.readouterr().out
+    monkeypatch.setenv(results.STRICT_ENV, "1")
+    with pytest.raises(AssertionError, match="above the 1e-06 GB"):
+        notebook.finish(time.perf_counter())
+
+
 def test_peak_report_names_the_cell_that_set_the_peak():
     class Result:
         execution_count = 7
