@@ -8,6 +8,8 @@ import numpy as np
 
 from helpers.checks._core import Mismatch, Verdict, expect, f32, run
 
+__all__ = ["principal_components", "reconstruction_error"]
+
 
 def _pca_data(seed: int):
     rng = np.random.default_rng(seed)

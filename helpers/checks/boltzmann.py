@@ -12,6 +12,8 @@ from scipy.special import expit, logsumexp
 from helpers.checks._core import Mismatch, Verdict, expect, f32, f32_params, run
 from helpers.generative import rbm
 
+__all__ = ["rbm_free_energy", "cd1_gradient"]
+
 _N_V, _N_H = 4, 3
 _STATES_V = np.array(list(itertools.product([0, 1], repeat=_N_V)), np.float64)
 _STATES_H = np.array(list(itertools.product([0, 1], repeat=_N_H)), np.float64)

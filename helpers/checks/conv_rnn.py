@@ -10,6 +10,8 @@ import numpy as np
 from helpers.checks._core import Verdict, expect, f32, f32_params, run
 from helpers.networks import rnn
 
+__all__ = ["correlate2d", "elman_unroll"]
+
 
 def correlate2d(student: Callable) -> Verdict:
     r"""``student(x, w)``: the "valid" cross-correlation :math:`y_{ij} = \sum_{m,n} x_{i+m,j+n}w_{mn}`,

@@ -8,6 +8,8 @@ import numpy as np
 
 from helpers.checks._core import Mismatch, Verdict, expect, f32, run
 
+__all__ = ["ddim_step", "q_posterior"]
+
 
 def ddim_step(student: Callable) -> Verdict:
     r"""``student(x_t, eps_hat, alpha_bar_t, alpha_bar_prev)`` -> the deterministic (:math:`\eta = 0`) DDIM

@@ -10,6 +10,8 @@ import numpy as np
 
 from helpers.checks._core import Mismatch, Verdict, expect, f32, run
 
+__all__ = ["langevin_step", "ebm_loss"]
+
 
 def langevin_step(student: Callable) -> Verdict:
     r"""``student(key, grad_energy, x, eps)`` -> :math:`\mathbf{x} - \frac{\epsilon}{2}\nabla E(\mathbf{x})

@@ -12,6 +12,8 @@ from helpers.checks._core import Mismatch, Verdict, expect, f32, run
 from helpers.core import validate
 from helpers.networks import ffnn
 
+__all__ = ["softplus", "backprop"]
+
 
 def softplus(sigma: Callable, sigma_prime: Callable) -> Verdict:
     r""":math:`\sigma(z) = \log(1 + e^z)` and its derivative, on 60 values of z including

@@ -8,6 +8,8 @@ import numpy as np
 
 from helpers.checks._core import Verdict, expect, f32, run
 
+__all__ = ["discriminator_loss", "generator_loss"]
+
 _LOGITS = np.concatenate([np.random.default_rng(13).normal(0, 3, 30), [-200.0, 200.0]])
 
 

@@ -10,6 +10,8 @@ import numpy as np
 
 from helpers.checks._core import Mismatch, Verdict, expect, f32, run
 
+__all__ = ["gaussian_kl", "reparameterize"]
+
 
 def gaussian_kl(student: Callable) -> Verdict:
     r"""``student(mu, logvar)`` ->

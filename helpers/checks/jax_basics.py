@@ -1,0 +1,3 @@
+"""The self-checking exercises of notebook 00 (JAX for physicists)."""
+
+__all__ = []
