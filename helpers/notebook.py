@@ -88,7 +88,9 @@ def figure(fig, alt: str) -> None:
 
     ``alt`` says in one or two sentences what the figure shows, for a reader who cannot see it (a
     screen reader, a search engine, the website's ``alt`` text); it is stored with the image
-    (``image/png`` output metadata).  The picture is the one Jupyter's inline backend would show.
+    (``image/png`` output metadata).  The image is drawn at twice the figure's resolution and shown
+    at its usual size, so it stays sharp when zoomed or opened full size; its colours are reduced to
+    a palette of 256 (:func:`png_palette`), which keeps the file as small as a plain one.
     """
     import io
 
@@ -97,9 +99,25 @@ def figure(fig, alt: str) -> None:
     if not isinstance(alt, str) or len(alt.split()) < 5:
         raise ValueError(f"alt={alt!r}; expected a sentence that says what the figure shows")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=2 * fig.dpi, bbox_inches="tight")
     plt.close(fig)
-    display(Image(buffer.getvalue(), format="png", alt=alt.strip()))
+    data, width = png_palette(buffer.getvalue())
+    display(Image(data, format="png", alt=alt.strip(), width=width // 2))
+
+
+def png_palette(png: bytes) -> tuple[bytes, int]:
+    """A PNG re-encoded with at most 256 colours (Pillow's median cut), and its width in pixels.
+
+    Plots hold few colours and grey-level images at most 256, so nothing visible changes, while the
+    file shrinks two- to fourfold."""
+    import io
+
+    from PIL import Image as PILImage
+
+    image = PILImage.open(io.BytesIO(png)).convert("RGB")
+    out = io.BytesIO()
+    image.quantize(256, method=PILImage.Quantize.MEDIANCUT).save(out, format="PNG", optimize=True)
+    return out.getvalue(), image.width
 
 
 def image_grid(rows, size: int = 28) -> np.ndarray:

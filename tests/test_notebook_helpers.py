@@ -91,3 +91,24 @@ def test_image_grid_stacks_strips_and_rejects_ragged_rows():
     assert grid.shape == (4, 6) and grid[:2].max() == 0.0 and grid[2:].min() == 1.0  # clipped to [0, 1]
     with pytest.raises(ValueError, match="same number"):
         image_grid([np.zeros((3, 4)), np.zeros((2, 4))], size=2)
+
+
+def test_figure_is_drawn_at_twice_its_size_with_a_palette_and_keeps_its_description(monkeypatch):
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython import display as ipython_display
+    from PIL import Image
+
+    shown = []
+    monkeypatch.setattr(ipython_display, "display", shown.append)
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+    ax.imshow(np.random.default_rng(0).random((28, 28)), cmap="viridis")
+    notebook.figure(fig, "Random pixels in the viridis colour map, one square image.")
+    data, metadata = shown[0].data, shown[0]._repr_png_()[1]
+    image = Image.open(io.BytesIO(data))
+    assert image.mode == "P" and len(image.getcolors()) <= 256
+    assert metadata["width"] == image.width // 2 and image.width > 400  # 2x pixels, shown at 1x
+    assert metadata["alt"].startswith("Random pixels")
+    with pytest.raises(ValueError, match="alt="):
+        notebook.figure(plt.figure(), "a plot")
