@@ -10,10 +10,13 @@ operating system; ``setup`` runs it after every cell.
 
 from __future__ import annotations
 
+import ast
 import ctypes
 import inspect
+import re
 import resource
 import sys
+import textwrap
 import time
 
 import jax
@@ -73,14 +76,70 @@ def _after_cell(result) -> None:
 
 
 def show(function) -> None:
-    """Display a helper's source code, highlighted, next to the equation it implements."""
-    from IPython.display import Code, display
+    """Display a helper next to the equation it implements: its docstring rendered (equations
+    typeset, :func:`docstring_markdown`), then its code without the docstring, highlighted."""
+    from IPython.display import Code, Markdown, display
 
     try:
-        source = inspect.getsource(function)
+        source = textwrap.dedent(inspect.getsource(function))
     except (TypeError, OSError):
         raise TypeError(f"function={function!r}; expected a function or class defined in Python") from None
-    display(Code(source, language="python"))
+    doc = inspect.getdoc(function) if _own_docstring(source) else None
+    if doc:
+        display(Markdown(docstring_markdown(doc)))
+    display(Code(_without_docstring(source), language="python"))
+
+
+_ROLE = re.compile(r":(?:func|class|mod|data|meth|attr|obj):`~?([^`]+)`")
+
+
+def docstring_markdown(doc: str) -> str:
+    r"""A docstring's reStructuredText as Markdown with TeX: ``:math:`x``` becomes ``$x$``, a
+    ``.. math::`` block ``$$ ... $$``, ``literal`` and :func:`roles` become `code`.  Indentation
+    outside math is dropped (Markdown would read it as a code block)."""
+    out, lines, i = [], inspect.cleandoc(doc).splitlines(), 0
+    while i < len(lines):
+        line = lines[i]
+        block = re.match(r"^(\s*)\.\. math::\s*(.*)$", line)
+        if block:
+            indent, math = len(block.group(1)), [block.group(2)] if block.group(2).strip() else []
+            i += 1
+            while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > indent):
+                math.append(lines[i].strip())
+                i += 1
+            out += ["", "$$", "\n".join(m for m in math if m).strip(), "$$", ""]
+            continue
+        line = re.sub(r":math:`([^`]+)`", r"$\1$", line.strip())
+        line = _ROLE.sub(r"`\1`", line)
+        out.append(re.sub(r"``([^`]+)``", r"`\1`", line).replace("\\ ", ""))
+        i += 1
+    return "\n".join(out).strip()
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _docstring_node(source: str):
+    tree = ast.parse(source)
+    node = tree.body[0] if tree.body else None
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+        first = node.body[0]
+        if isinstance(first, ast.Expr) and isinstance(getattr(first.value, "value", None), str):
+            return first
+    return None
+
+
+def _own_docstring(source: str) -> bool:
+    return _docstring_node(source) is not None
+
+
+def _without_docstring(source: str) -> str:
+    node = _docstring_node(source)
+    if node is None:
+        return source
+    lines = source.splitlines(keepends=True)
+    return "".join(lines[: node.lineno - 1] + lines[node.end_lineno :])
 
 
 def figure(fig, alt: str) -> None:

@@ -112,3 +112,31 @@ def test_figure_is_drawn_at_twice_its_size_with_a_palette_and_keeps_its_descript
     assert metadata["alt"].startswith("Random pixels")
     with pytest.raises(ValueError, match="alt="):
         notebook.figure(plt.figure(), "a plot")
+
+
+def test_show_renders_the_docstring_with_its_equations_then_the_code_without_it(monkeypatch):
+    from IPython import display as ipython_display
+
+    from helpers.generative import diffusion
+
+    shown = []
+    monkeypatch.setattr(ipython_display, "display", shown.append)
+    notebook.show(diffusion.q_sample)
+    doc, code = shown[0].data, shown[1].data
+    assert "$$" in doc and r"\sqrt{\bar\alpha_t}" in doc and ":math:" not in doc and "``" not in doc
+    assert code.lstrip().startswith("@shaped") and '"""' not in code and "def q_sample(" in code
+
+
+def test_docstring_markdown_turns_rest_into_markdown_with_tex():
+    doc = """Sum :math:`\\sum_i x_i` as in :func:`helpers.core.train.fit`, ``x`` of shape ``(n,)``.
+
+    .. math::
+        y = \\sum_i x_i,
+
+        z = 2y.
+
+    The end."""
+    text = notebook.docstring_markdown(doc)
+    assert text.startswith("Sum $\\sum_i x_i$ as in `helpers.core.train.fit`, `x` of shape `(n,)`.")
+    assert "$$\ny = \\sum_i x_i,\nz = 2y.\n$$" in text and text.endswith("The end.")
+    assert "    " not in text  # no indentation left for Markdown to read as code
