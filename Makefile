@@ -89,6 +89,7 @@ test-latest: latest-venv
 notebooks: $(VENV)/.test
 	ADVML_STRICT=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.record_timing=False \
+	    --ExecutePreprocessor.store_widget_state=False \
 	    notebooks/*.ipynb tests/*.ipynb
 	$(BIN)/python -m helpers.results --page results/README.md
 
@@ -103,8 +104,11 @@ results: $(VENV)/.runtime
 site: $(VENV)/.site
 	rm -rf build/site-src build/site-html site
 	mkdir -p build/site-src/notebooks build/site-src/results
-	cp docs/conf.py docs/index.md build/site-src/
+	cp -r docs/conf.py docs/index.md docs/_static build/site-src/
 	cp notebooks/*.ipynb build/site-src/notebooks/
+	$(BIN)/python -c 'import sys, zipfile, pathlib; z = zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED); \
+	    [z.write(p, "advml-jax-notebooks/" + p.name) for p in sorted(pathlib.Path("notebooks").glob("*.ipynb"))]; \
+	    z.close()' build/site-src/notebooks.zip
 	cp results/README.md build/site-src/results/
 	$(BIN)/sphinx-build -W --keep-going -q -b html build/site-src build/site-html
 	mv build/site-html site

@@ -11,7 +11,12 @@ copyright = (
     "2026, the advml-jax companion authors (code: MIT); lecture notes © 1999-2024 Morten Hjorth-Jensen"
 )
 
-extensions = ["myst_nb", "sphinx-mathjax-offline"]  # MathJax 3 is copied into the site: no CDN needed
+extensions = [
+    "myst_nb",
+    "sphinx-mathjax-offline",  # MathJax 3 is copied into the site: no CDN needed
+    "sphinx_copybutton",  # a copy button on every code cell
+]
+copybutton_exclude = ".linenos, .gp, .go"  # copy the code, not prompts or outputs
 nb_execution_mode = "off"  # render the committed outputs; CI has already executed every notebook
 nb_merge_streams = True
 nb_render_markdown_format = "myst"  # Markdown outputs render with tables and typeset math (show() docstrings)
@@ -22,6 +27,11 @@ suppress_warnings = ["mystnb.unknown_mime_type"]  # the progress-bar widgets hav
 
 html_theme = "sphinx_book_theme"
 html_title = "AdvML for the physical sciences, in JAX"
+html_context = {"default_mode": "auto"}  # the colour mode a first visit starts in (none gives a console error)
+html_favicon = "_static/favicon.svg"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]  # long code lines wrap; wide equations and tables scroll in their box
+html_js_files = ["site.js"]  # the drawers open from the visible buttons; figures open full size
 html_last_updated_fmt = None
 html_theme_options = {
     "repository_url": "https://github.com/advml-jax/advml-jax",
@@ -29,6 +39,8 @@ html_theme_options = {
     "path_to_docs": "",
     "use_repository_button": True,
     "use_download_button": True,
+    "use_edit_page_button": True,
+    "use_issues_button": True,
     "launch_buttons": {
         "colab_url": "https://colab.research.google.com",
         "binderhub_url": "https://mybinder.org",
@@ -38,16 +50,32 @@ html_theme_options = {
 }
 
 
-def _figure_descriptions(app, docname, source):
-    """Give each figure its description as the page's ``alt`` text: the notebooks store it in the
-    image's output metadata (``helpers.notebook.figure``), MyST-NB reads it from the cell's
-    ``mystnb.image`` options, so copy it there before the notebook is parsed."""
+BADGES = {  # the notebooks' badge images, served from the site itself: a page fetches nothing from outside
+    "https://colab.research.google.com/assets/colab-badge.svg": "../_static/colab-badge.svg",
+    "https://mybinder.org/badge_logo.svg": "../_static/binder-badge.svg",
+}
+
+
+def _prepare_notebook(app, docname, source):
+    """Adapt a notebook for its page before MyST-NB parses it: each figure's description becomes its
+    ``alt`` text (the notebooks store it in the image's output metadata, :func:`helpers.notebook.figure`;
+    MyST-NB reads it from the cell's ``mystnb.image`` options); badge images come from ``_static``; the
+    widget state of progress bars is dropped (it would make the page fetch require.js from a CDN)."""
     import json
 
     if not docname.startswith("notebooks/"):
         return
     nb = json.loads(source[0])
+    nb.get("metadata", {}).pop("widgets", None)
     for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = "".join(cell["source"])
+            for remote, local in BADGES.items():
+                text = text.replace(remote, local)
+            cell["source"] = text
+            continue
+        cell["outputs"] = [o for o in cell.get("outputs", [])
+                           if "application/vnd.jupyter.widget-view+json" not in o.get("data", {})]
         alts = [o.get("metadata", {}).get("image/png", {}).get("alt") for o in cell.get("outputs", [])]
         alts = [alt for alt in alts if alt]
         if alts:
@@ -56,4 +84,4 @@ def _figure_descriptions(app, docname, source):
 
 
 def setup(app):
-    app.connect("source-read", _figure_descriptions)
+    app.connect("source-read", _prepare_notebook)

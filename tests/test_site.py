@@ -1,7 +1,10 @@
 """The course website: `make site` builds it from the committed notebooks with no warning, and
-headless Chromium finds the equations typeset by the bundled MathJax (no raw TeX left), every figure
-loaded, the Colab, Binder and download buttons on each chapter, and every chapter in the navigation.
-The pages are served from 127.0.0.1, so nothing is fetched from the network.
+headless Chromium reads every chapter as a reader would, on a desktop (1280 px) and a phone (390 px):
+equations typeset by the bundled MathJax (no raw TeX left), every figure loaded and described, the
+summary table a table, the Colab, Binder, download, edit and issue buttons, copy buttons on code,
+nothing wider than the column (long code lines wrap; only a display equation may scroll inside its
+own box), no sideways scrolling on a phone, the navigation drawer opening from the visible button,
+no console error, and no request leaving 127.0.0.1 (the pages are served from there).
 """
 
 import functools
@@ -62,39 +65,114 @@ def committed_figures(stem: str) -> int:
     return sum("image/png" in o.get("data", {}) for c in cells for o in c.get("outputs", []))
 
 
-@pytest.mark.parametrize("stem", [NOTEBOOKS[0], NOTEBOOKS[6]])
-def test_a_chapter_has_typeset_equations_figures_and_buttons(browser, site, stem):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
+def _watch(page, site):
+    """Collect the page's errors (script errors, console errors) and requests that leave the site."""
+    seen = {"errors": [], "outside": []}
+    page.on("pageerror", lambda err: seen["errors"].append(str(err)))
+    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    local = (site, "data:", "blob:")
+    page.on("request", lambda r: None if r.url.startswith(local) else seen["outside"].append(r.url))
+    return seen
+
+
+def _open_chapter(browser, site, stem, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    seen = _watch(page, site)
     page.goto(f"{site}/notebooks/{stem}.html")
     page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
                            timeout=30_000)
     page.evaluate("() => MathJax.startup.promise")
-    n_math = page.locator("main mjx-container").count()
-    assert n_math > 50, f"only {n_math} typeset equations"
-    assert page.locator("main mjx-merror").count() == 0, "MathJax could not typeset an equation"
-    # The prose only: code cells (and the source they show, with TeX in docstrings) are left out.
-    text = page.evaluate("""() => { const m = document.querySelector('main').cloneNode(true);
-        m.querySelectorAll('.cell, pre, code, mjx-container').forEach(e => e.remove());
-        return m.textContent; }""")
-    for raw in ("$$", "\\begin{", "\\frac", "\\mathbf"):
-        assert raw not in text, f"untypeset TeX {raw!r} left in the page"
     page.evaluate("() => Promise.all([...document.images].map(i => i.decode().catch(() => null)))")
+    return page, seen
+
+
+# Elements of the article wider than its column, leaving out what sits inside a box that scrolls or
+# clips on its own (a display equation); only the outermost offender of each nest is listed.
+OVERFLOW = """() => { const col = document.querySelector('article.bd-article');
+  const right = col.getBoundingClientRect().right;
+  const wide = e => { const r = e.getBoundingClientRect();
+    return r.width > 0 && r.right > right + 1 && getComputedStyle(e).visibility !== 'hidden'; };
+  const boxed = p => ['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)
+    && p.getBoundingClientRect().right <= right + 1;
+  const out = [];
+  for (const e of col.querySelectorAll('*')) {
+    if (!wide(e)) continue;
+    let p = e.parentElement, inside = false;
+    for (; p && p !== col; p = p.parentElement) if (boxed(p) || wide(p)) { inside = true; break; }
+    const text = (e.textContent || '').slice(0, 40);
+    if (!inside) out.push(`${e.tagName.toLowerCase()}.${e.className} (${text})`);
+  }
+  return out; }"""
+
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_a_chapter_reads_well_on_a_desktop(browser, site, stem):
+    page, seen = _open_chapter(browser, site, stem, 1280)
+    n_math = page.locator("main mjx-container").count()
+    assert n_math > 20, f"only {n_math} typeset equations"
+    assert page.locator("main mjx-merror").count() == 0, "MathJax could not typeset an equation"
+    # The prose only: code cells (and the source they show) are left out.
+    text = page.evaluate("""() => { const m = document.querySelector('main').cloneNode(true);
+        m.querySelectorAll('.cell_input, pre, code, mjx-container').forEach(e => e.remove());
+        return m.textContent; }""")
+    for raw in ("$$", "\\begin{", "\\frac", "\\mathbf", ":math:`", ":func:`"):
+        assert raw not in text, f"untypeset TeX or reST {raw!r} left in the page"
     figures = page.eval_on_selector_all(
         "main .cell_output img", "imgs => imgs.map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])")
     assert len(figures) == committed_figures(stem)
+    assert all(complete and width > 0 for _, complete, width in figures), [f for f in figures if not f[2]]
     alts = page.eval_on_selector_all("main .cell_output img", "imgs => imgs.map(i => i.getAttribute('alt'))")
     assert all(len((alt or "").split()) >= 5 and not alt.endswith(".png") for alt in alts), alts  # not a path
+    full_size = page.eval_on_selector_all("main .cell_output img", "imgs => imgs.map(i => !!i.closest('a'))")
+    assert all(full_size), "a figure does not open full size on click"
     assert page.locator("main .cell_output table").count() >= 1, "the summary table did not render as a table"
-    assert all(complete and width > 0 for _, complete, width in figures), [f for f in figures if not f[2]]
+    assert page.locator("main .cell_input button.copybtn").count() >= 1, "no copy button on the code cells"
+    assert page.evaluate(OVERFLOW) == [], "wider than the column at 1280 px"
+    scrolling = page.eval_on_selector_all(
+        "article pre", "ps => ps.filter(p => p.scrollWidth > p.clientWidth + 1).length")
+    assert scrolling == 0, f"{scrolling} code blocks scroll sideways"
     hrefs = page.eval_on_selector_all("a", "as => as.map(a => a.href)")
     assert any(f"colab.research.google.com/github/advml-jax/advml-jax/blob/main/notebooks/{stem}.ipynb" in h
                for h in hrefs)
     assert any(h.startswith("https://mybinder.org/v2/gh/advml-jax/advml-jax/") and stem in h for h in hrefs)
     assert any(h.endswith(f"_sources/notebooks/{stem}.ipynb") for h in hrefs)  # the download button
-    assert errors == [], errors
+    assert any("advml-jax/advml-jax/edit/main/" in h and stem in h for h in hrefs)  # edit this page
+    assert any("github.com/advml-jax/advml-jax/issues/new" in h for h in hrefs)  # open an issue
+    assert page.evaluate("() => !!document.querySelector('link[rel~=icon]')"), "no favicon"
+    assert seen["errors"] == [], seen["errors"]
+    assert seen["outside"] == [], f"requests leaving the site: {seen['outside']}"
     page.close()
+
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_a_chapter_reads_well_on_a_phone(browser, site, stem):
+    page, seen = _open_chapter(browser, site, stem, 390)
+    sideways = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert sideways <= 0, f"the page scrolls {sideways} px sideways at 390 px: {page.evaluate(OVERFLOW)}"
+    assert page.evaluate(OVERFLOW) == [], "wider than the column at 390 px"
+    drawer = "() => !!document.querySelector('#pst-primary-sidebar-modal')?.open"
+    assert not page.evaluate(drawer)
+    page.locator(".primary-toggle:visible").first.click()
+    page.wait_for_function(drawer, timeout=5_000)  # the visible menu button opens the navigation drawer
+    chapters = page.eval_on_selector_all(
+        "#pst-primary-sidebar-modal a.reference.internal",
+        "as => as.filter(a => a.getBoundingClientRect().width > 0).map(a => a.href)")
+    assert len(chapters) >= len(NOTEBOOKS), chapters
+    assert seen["errors"] == [], seen["errors"]
+    assert seen["outside"] == [], f"requests leaving the site: {seen['outside']}"
+    page.close()
+
+
+def test_the_notebooks_download_as_one_zip(site):
+    import io
+    import urllib.request
+    import zipfile
+
+    html = (SITE / "index.html").read_text()
+    href = html.split('notebooks.zip"')[0].rsplit('href="', 1)[1] + "notebooks.zip"
+    with urllib.request.urlopen(f"{site}/{href}") as response:
+        names = zipfile.ZipFile(io.BytesIO(response.read())).namelist()
+    assert sorted(names) == [f"advml-jax-notebooks/{stem}.ipynb" for stem in NOTEBOOKS]
 
 
 def test_the_results_page_has_a_table_per_chapter(browser, site):
