@@ -222,8 +222,9 @@ def peak_memory_gb() -> float:
 MEMORY_LIMIT_GB = 2.0  # what a notebook may use: Binder's limit, and a laptop's comfortable share
 
 
-def finish(start: float) -> tuple[float, float]:
-    """Print and return (total run time in s, peak memory in GB) since ``start``.
+def finish(start: float) -> None:
+    """Print the total run time (s) since ``start`` and the peak memory (GB), the last line of
+    every notebook (it returns nothing, so the cell shows only that line).
 
     Also names the cell (by execution count) after which the peak was first reached, to show
     where to look when a notebook outgrows its memory.  When the notebook runs as a test
@@ -241,7 +242,6 @@ def finish(start: float) -> tuple[float, float]:
         if results.strict():
             raise AssertionError(message)
         print("✗ " + message)
-    return total, peak
 
 
 def peak_report() -> str:
