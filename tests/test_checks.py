@@ -51,9 +51,9 @@ def test_a_stub_reads_not_attempted_and_a_crash_becomes_a_verdict():
     def stub(*args):
         raise NotImplementedError
 
-    verdict = checks.gaussian_kl(stub)
+    verdict = checks.lennard_jones_force(stub)
     assert not verdict and "not attempted yet" in repr(verdict) and "Hint:" in repr(verdict)
-    verdict = checks.gaussian_kl(lambda mu, logvar: mu.undefined_attribute)
+    verdict = checks.lennard_jones_force(lambda *args: args[0].undefined_attribute)
     assert not verdict and "raised AttributeError" in repr(verdict)
     verdict = checks.ddim_step(lambda *args: None)
     assert not verdict and "returns nothing" in repr(verdict)
