@@ -6,15 +6,18 @@ import jax.numpy as jnp
 from helpers import checks
 
 
-def correlate2d(x, w):
-    """y_ij = sum_mn x_(i+m, j+n) w_mn, 'valid': one shifted copy of the image per kernel entry."""
-    (H, W), (k, l) = x.shape, w.shape
-    return sum(w[m, n] * x[m : m + H - k + 1, n : n + W - l + 1] for m in range(k) for n in range(l))
+def conv_kernel_gradient(x, g):
+    """dL/dw_mn = sum_ij g_ij x_(i+m, j+n): the "valid" correlation of the image with g = dL/dy."""
+    (H, W), (h, w) = x.shape, g.shape
+    k, l = H - h + 1, W - w + 1
+    return jnp.array([[jnp.sum(g * x[m : m + h, n : n + w]) for n in range(l)] for m in range(k)])
 
 
-def elman_unroll(params, xs, h0):
+def leaky_rnn_unroll(params, xs, h0, alpha):
+    """h_t = h_(t-1) + alpha (-h_(t-1) + tanh(h_(t-1) Wh + x_t Wx + b)): one Euler step per input."""
+
     def step(h, x):
-        h = jnp.tanh(h @ params.Wh + x @ params.Wx + params.b)
+        h = (1.0 - alpha) * h + alpha * jnp.tanh(h @ params.Wh + x @ params.Wx + params.b)
         return h, h
 
     return jax.lax.scan(step, h0, xs)[1]
@@ -22,7 +25,8 @@ def elman_unroll(params, xs, h0):
 
 # Each check with the solution's arguments, a plausible wrong answer's, and words its verdict must contain.
 CASES = [
-    (checks.correlate2d, (correlate2d,), (lambda x, w: correlate2d(x, w[::-1, ::-1]),), "flipped"),
-    (checks.elman_unroll, (elman_unroll,),
-     (lambda p, xs, h0: elman_unroll(p, xs, h0)[:-1],), "shape (5, 3, 4); expected (6, 3, 4)"),
+    (checks.conv_kernel_gradient, (conv_kernel_gradient,),
+     (lambda x, g: conv_kernel_gradient(x, g)[::-1, ::-1],), "flipped"),
+    (checks.leaky_rnn_unroll, (leaky_rnn_unroll,),
+     (lambda p, xs, h0, alpha: leaky_rnn_unroll(p, xs, h0, 1.0 - alpha),), "swapped"),
 ]
