@@ -4,38 +4,43 @@ import jax
 import jax.numpy as jnp
 
 from helpers import checks
-from helpers.generative import rbm
 
 
-def free_energy(params, x):
+def gaussian_free_energy(params, sigma, x):
+    """F(x) = sum_i (x_i - a_i)^2 / (2 sigma_i^2) - sum_j softplus(b_j + sum_i x_i w_ij / sigma_i^2)."""
+    quadratic = jnp.sum((x - params.a) ** 2 / (2 * sigma**2), axis=1)
+    return quadratic - jnp.sum(jax.nn.softplus(params.b + (x / sigma**2) @ params.W), axis=1)
+
+
+def sigma_gradient(params, sigma, x_pos, x_neg):
+    """-dF/dsigma_i = (x_i - a_i)^2 / sigma_i^3 - 2 x_i sum_j w_ij p(h_j = 1 | x) / sigma_i^3, positive phase
+    minus negative phase."""
+
+    def phase(x):
+        ph = jax.nn.sigmoid(params.b + (x / sigma**2) @ params.W)  # p(h_j = 1 | x), (n, n_h)
+        return jnp.mean(((x - params.a) ** 2 - 2 * x * (ph @ params.W.T)) / sigma**3, axis=0)
+
+    return phase(x_pos) - phase(x_neg)
+
+
+def _binary_free_energy(params, sigma, x):  # the binary RBM's formula, the widths ignored
     return -x @ params.a - jnp.sum(jax.nn.softplus(params.b + x @ params.W), axis=1)
 
 
-def cd1_gradient(key, params, x):
-    k_h, k_x = jax.random.split(key)
-    h = jax.random.bernoulli(k_h, jax.nn.sigmoid(params.b + x @ params.W)).astype(x.dtype)
-    x_neg = jax.random.bernoulli(k_x, jax.nn.sigmoid(params.a + h @ params.W.T)).astype(x.dtype)
+def _sigma_gradient_visible_term_only(params, sigma, x_pos, x_neg):  # forgets sigma in the hidden input
+    def phase(x):
+        return jnp.mean((x - params.a) ** 2 / sigma**3, axis=0)
 
-    def phase(v):
-        ph = jax.nn.sigmoid(params.b + v @ params.W)
-        return rbm.RBMParams(a=v.mean(0), b=ph.mean(0), W=v.T @ ph / len(v))
-
-    pos, neg = phase(x), phase(x_neg)
-    return jax.tree.map(lambda p, n: p - n, pos, neg)
-
-
-def _naive_cd1(key, params, x):  # the negative phase reuses p(h|x) of the data
-    k_h, k_x = jax.random.split(key)
-    ph = jax.nn.sigmoid(params.b + x @ params.W)
-    h = jax.random.bernoulli(k_h, ph).astype(x.dtype)
-    x_neg = jax.random.bernoulli(k_x, jax.nn.sigmoid(params.a + h @ params.W.T)).astype(x.dtype)
-    return type(params)((x - x_neg).mean(0), ph.mean(0) - ph.mean(0), (x - x_neg).T @ ph / len(x))
+    return phase(x_pos) - phase(x_neg)
 
 
 # Each check with the solution's arguments, a plausible wrong answer's, and words its verdict must contain.
 CASES = [
-    (checks.rbm_free_energy, (free_energy,), (lambda p, x: -free_energy(p, x),), "the sign"),
-    (checks.cd1_gradient, (cd1_gradient,), (_naive_cd1,), "differs from CD-1"),
-    (checks.cd1_gradient, (cd1_gradient,),
-     (lambda k, p, x: jax.tree.map(lambda g: -g, cd1_gradient(k, p, x)),), "positive minus negative"),
+    (checks.gaussian_rbm_free_energy, (gaussian_free_energy,), (_binary_free_energy,), "binary RBM"),
+    (checks.gaussian_rbm_free_energy, (gaussian_free_energy,),
+     (lambda p, s, x: -gaussian_free_energy(p, s, x),), "the sign"),
+    (checks.gaussian_rbm_sigma_gradient, (sigma_gradient,),
+     (lambda p, s, xp, xn: -sigma_gradient(p, s, xp, xn),), "positive phase minus the negative"),
+    (checks.gaussian_rbm_sigma_gradient, (sigma_gradient,), (_sigma_gradient_visible_term_only,),
+     "hidden units' input"),
 ]

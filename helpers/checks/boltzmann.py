@@ -1,28 +1,31 @@
-"""The self-checking exercises of notebook 04 (Boltzmann machines)."""
+"""The self-checking exercises of notebook 04 (Boltzmann machines): variants of what the notebook shows
+(it derives the binary RBM's free energy and trains the Gaussian-binary RBM with fixed widths)."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
 
-import jax
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from helpers.checks._core import Mismatch, Verdict, expect, f32, f32_params, run
+from helpers.checks._core import Verdict, expect, f32, f32_params, run
 from helpers.generative import rbm
 
-__all__ = ["rbm_free_energy", "cd1_gradient"]
+__all__ = ["gaussian_rbm_free_energy", "gaussian_rbm_sigma_gradient"]
 
-_N_V, _N_H = 4, 3
-_STATES_V = np.array(list(itertools.product([0, 1], repeat=_N_V)), np.float64)
-_STATES_H = np.array(list(itertools.product([0, 1], repeat=_N_H)), np.float64)
+_N_V, _N_H = 3, 4
+_STATES_H = np.array(list(itertools.product([0, 1], repeat=_N_H)), np.float64)  # (16, 4)
 
 
-def _rbm(seed: int):
+def _gaussian_rbm(seed: int):
+    """Parameters, widths and two sets of visible vectors of a small Gaussian-binary RBM (float64)."""
     rng = np.random.default_rng(seed)
-    return {"a": rng.normal(0, 0.5, _N_V), "b": rng.normal(0, 0.5, _N_H),
-            "W": rng.normal(0, 1.5, (_N_V, _N_H))}
+    p = {"a": rng.normal(0, 0.5, _N_V), "b": rng.normal(0, 0.5, _N_H), "W": rng.normal(0, 0.8, (_N_V, _N_H))}
+    sigma = rng.uniform(0.6, 1.5, _N_V)
+    x_pos = rng.normal(0.5, 1.0, (24, _N_V))
+    x_neg = rng.normal(-0.3, 1.3, (40, _N_V))
+    return p, sigma, x_pos, x_neg
 
 
 def _student_params(p) -> rbm.RBMParams:
@@ -30,82 +33,106 @@ def _student_params(p) -> rbm.RBMParams:
     return rbm.RBMParams(**f32_params(p))
 
 
-def _joint_log_weights(p):
-    """-E(x, h) for every pair of states, ``(16, 8)``."""
-    return (_STATES_V @ p["a"])[:, None] + (_STATES_H @ p["b"])[None] + _STATES_V @ p["W"] @ _STATES_H.T
+def _free_energy_by_enumeration(p, sigma, x):
+    r""":math:`F(\mathbf{x}) = -\log\sum_\mathbf{h}e^{-E(\mathbf{x},\mathbf{h})}` with the lecture's
+    Gaussian-binary energy, summed over all 16 hidden states: ``x (n, 3)`` -> ``(n,)``, float64."""
+    quadratic = np.sum((x - p["a"]) ** 2 / (2 * sigma**2), axis=1)  # (n,)
+    coupling = (x / sigma**2) @ p["W"] @ _STATES_H.T + _STATES_H @ p["b"]  # (n, 16)
+    return quadratic - logsumexp(coupling, axis=1)
 
 
-def rbm_free_energy(student: Callable) -> Verdict:
-    r"""``student(params, x)`` -> :math:`F(\mathbf{x}) = -\log\sum_\mathbf{h}e^{-E(\mathbf{x},\mathbf{h})}`
-    ``(n,)`` for a binary RBM, params ``rbm.RBMParams(a (4,), b (3,), W (4, 3))``, against enumeration of all
-    8 hidden states for all 16 visible ones (the convention of :mod:`helpers.generative.rbm`)."""
+def _mean_gap(p, sigma, x_pos, x_neg):
+    free = _free_energy_by_enumeration
+    return free(p, sigma, x_pos).mean() - free(p, sigma, x_neg).mean()
+
+
+def _sigma_ascent_by_differences(p, sigma, x_pos, x_neg):
+    r"""The log-likelihood ascent direction for :math:`\sigma`, :math:`-\partial(\langle F\rangle_{\rm pos}
+    - \langle F\rangle_{\rm neg})/\partial\sigma_i`, by central differences of the enumerated free energy."""
+    grad = np.empty(_N_V)
+    for i in range(_N_V):
+        step = np.zeros(_N_V)
+        step[i] = 1e-5 * sigma[i]
+        up, down = _mean_gap(p, sigma + step, x_pos, x_neg), _mean_gap(p, sigma - step, x_pos, x_neg)
+        grad[i] = -(up - down) / (2 * step[i])
+    return grad
+
+
+def _phases(p, sigma, x_pos, x_neg, hidden_factor=2.0, visible=True, hidden=True):
+    """Positive minus negative phase of the terms of -dF/dsigma (wrong answers leave a term out)."""
+
+    def phase(x):
+        ph = expit(p["b"] + (x / sigma**2) @ p["W"])
+        term = np.zeros_like(x)
+        if visible:
+            term = term + (x - p["a"]) ** 2 / sigma**3
+        if hidden:
+            term = term - hidden_factor * x * (ph @ p["W"].T) / sigma**3
+        return term.mean(0)
+
+    return phase(x_pos) - phase(x_neg)
+
+
+def gaussian_rbm_free_energy(student: Callable) -> Verdict:
+    r"""``student(params, sigma, x)`` ->
+    :math:`F(\mathbf{x}) = -\log\sum_\mathbf{h}e^{-E(\mathbf{x},\mathbf{h})}` ``(n,)`` for the
+    Gaussian-binary RBM with the lecture's energy :math:`E = \sum_i (x_i - a_i)^2/(2\sigma_i^2)
+    - \mathbf{b}^T\mathbf{h} - \sum_{ij} x_i w_{ij} h_j/\sigma_i^2`,
+    params ``rbm.RBMParams(a (3,), b (4,), W (3, 4))``, widths ``sigma (3,)``, against the sum over all 16
+    hidden states for 24 visible vectors of each of two machines."""
 
     def trial():
-        for seed in (6, 7):
-            p = _rbm(seed)
-            want = -logsumexp(_joint_log_weights(p), axis=1)
-            got = student(_student_params(p), *f32(_STATES_V))
+        for seed in (11, 12):
+            p, sigma, x, _ = _gaussian_rbm(seed)
+            want = _free_energy_by_enumeration(p, sigma, x)
+            quadratic = np.sum((x - p["a"]) ** 2 / (2 * sigma**2), axis=1)
+            got = student(_student_params(p), *f32(sigma, x))
             expect(got, want, "F(x)", known=[
                 (-want, "the sign: p(x) = e^(-F(x)) / Z, so F = -log sum_h e^(-E(x, h))"),
-                (want + _STATES_V @ p["a"], "the visible bias term -a^T x is missing")])
-        return "equals -log sum_h e^(-E) by enumeration for all 16 visible states of two RBMs"
+                (-x @ p["a"] - np.logaddexp(0, p["b"] + x @ p["W"]).sum(1),
+                 "that is the binary RBM's free energy; section 4's energy has a quadratic visible term and "
+                 "scales the coupling by the widths"),
+                (quadratic - np.logaddexp(0, p["b"] + (x / sigma) @ p["W"]).sum(1),
+                 "compare the coupling term of section 4's energy: which power of sigma_i divides "
+                 "x_i w_ij h_j?"),
+                (want - quadratic, "the visible term of the energy does not depend on h, so it stays in F"),
+                (want + np.sum(np.log(np.sqrt(2 * np.pi) * sigma)),
+                 "F is -log sum_h e^(-E(x, h)) with the energy as it stands: nothing normalises the "
+                 "Gaussian")])
+        return "equals -log sum_h e^(-E(x, h)) by enumeration of all 16 hidden states, for two RBMs"
 
-    return run("RBM free energy", student, "sum out each hidden unit: sum over h_j in {0, 1} of "
-                "e^(h_j (b_j + (x^T W)_j)) = 1 + e^(b_j + (x^T W)_j)", trial)
-
-
-def _cd1_expectation(p, x):
-    """By enumeration: the exact expectation of the CD-1 estimator, the exact log-likelihood gradient,
-    and CD-1 with its sign flipped (a known mistake), each a dict like the parameters."""
-    ph = expit(p["b"] + x @ p["W"])  # (n, 3): p(h_j = 1 | x)
-    pos = {"a": x.mean(0), "b": ph.mean(0), "W": x.T @ ph / len(x)}
-    log_px_h = _STATES_H @ p["W"].T + p["a"]  # (8, 4) visible logits given each h
-    p_x_given_h = np.exp(_STATES_V @ log_px_h.T - np.logaddexp(0, log_px_h).sum(1))  # (16, 8)
-    p_h_given_x = np.prod(np.where(_STATES_H[None] == 1, ph[:, None], 1 - ph[:, None]), axis=2)  # (n, 8)
-    weights = (p_h_given_x @ p_x_given_h.T).mean(0)  # (16,): p(x') after one Gibbs step, averaged over data
-    model = np.exp(logsumexp(_joint_log_weights(p), axis=1))
-    model /= model.sum()
-    ph_states = expit(p["b"] + _STATES_V @ p["W"])
-
-    def phase(w):
-        return {"a": w @ _STATES_V, "b": w @ ph_states, "W": (_STATES_V * w[:, None]).T @ ph_states}
-
-    neg, exact = phase(weights), phase(model)
-    return ({k: pos[k] - neg[k] for k in pos}, {k: pos[k] - exact[k] for k in pos},
-            {k: neg[k] - pos[k] for k in pos})
+    return run("Gaussian-binary RBM free energy", student,
+               "write e^(-E(x, h)) with section 4's energy as a factor without h times one factor per hidden "
+               "unit, then sum each h_j over {0, 1}, as section 3 does for binary visible units", trial)
 
 
-def cd1_gradient(student: Callable) -> Verdict:
-    r"""``student(key, params, x)`` -> the CD-1 estimate of the log-likelihood gradient (the ascent
-    direction, an ``rbm.RBMParams`` like params, averaged over the batch): positive phase at the data,
-    negative phase at :math:`\mathbf{x}'` from one Gibbs step :math:`\mathbf{x}\to\mathbf{h}\to\mathbf{x}'`,
-    with :math:`p(h_j{=}1|\mathbf{x}')` in the hidden terms.  Its average over 16 384 chains from four data
-    vectors must match the exact expectation of CD-1 (enumerated) within five standard errors."""
-    p = _rbm(8)
-    data = _STATES_V[[3, 5, 10, 15]]
-    x = np.repeat(data, 4096, axis=0)
-    want, exact, flipped = _cd1_expectation(p, x)
-    tol = 2.5 / np.sqrt(len(x))  # five standard errors: each chain's term lies in [0, 1], so its std <= 1/2
+def gaussian_rbm_sigma_gradient(student: Callable) -> Verdict:
+    r"""``student(params, sigma, x_pos, x_neg)`` -> ``(n_v,)``: the log-likelihood ascent direction for the
+    widths :math:`\sigma_i` of a Gaussian-binary RBM, positive phase at the data ``x_pos (n, 3)`` minus
+    negative phase at the model samples ``x_neg (m, 3)``, i.e.
+    :math:`-\partial(\langle F\rangle_{\rm pos} - \langle F\rangle_{\rm neg})/\partial\sigma_i`, against
+    central differences (float64) of the free energy enumerated over all 16 hidden states, for two
+    machines."""
 
     def trial():
-        got = student(jax.random.key(0), _student_params(p), *f32(x))
-        if not isinstance(got, rbm.RBMParams):
-            raise Mismatch(f"expected rbm.RBMParams(a=..., b=..., W=...); got {type(got).__name__}")
-        for name in ("a", "b", "W"):
-            g = np.asarray(getattr(got, name), np.float64)
-            if g.shape != want[name].shape:
-                raise Mismatch(f"the gradient for {name} has shape {g.shape}; expected {want[name].shape}")
-            error = np.max(np.abs(g - want[name]))
-            if error < tol:
-                continue
-            for wrong, why in [(flipped, "the sign: the ascent direction is positive minus negative phase"),
-                               (exact, "that is the exact gradient (the model average); CD-1 uses x' from "
-                                "one Gibbs step started at the data")]:
-                if np.max(np.abs(g - wrong[name])) < tol:
-                    raise Mismatch(f"the gradient for {name} differs from CD-1's", why)
-            raise Mismatch(f"the gradient for {name} differs from CD-1's expectation by {error:.3f}, more "
-                            f"than five standard errors ({tol:.3f})")
-        return "matches the exact expectation of CD-1 (by enumeration) within five standard errors"
+        for seed in (13, 14):
+            p, sigma, x_pos, x_neg = _gaussian_rbm(seed)
+            want = _sigma_ascent_by_differences(p, sigma, x_pos, x_neg)
 
-    return run("CD-1 gradient", student, "sample h ~ p(h|x), then x' ~ p(x'|h); gradient = <x p(h|x)^T> "
-                "- <x' p(h|x')^T> and likewise for a and b, averaged over the batch", trial)
+            got = student(_student_params(p), *f32(sigma, x_pos, x_neg))
+            expect(got, want, "the gradient for sigma", known=[
+                (-want, "the sign: the ascent direction is the positive phase minus the negative phase of "
+                 "-dF/dsigma_i (section 2)"),
+                (_phases(p, sigma, x_pos, x_neg, hidden=False), "sigma_i also enters F through the hidden "
+                 "units' input, not only through the visible term"),
+                (_phases(p, sigma, x_pos, x_neg, visible=False), "the visible term (x_i - a_i)^2 / "
+                 "(2 sigma_i^2) of F depends on sigma_i too"),
+                (_phases(p, sigma, x_pos, x_neg, hidden_factor=1.0), "differentiate 1/sigma_i^2 in the "
+                 "hidden units' input again")])
+        return "equals minus the derivative of <F>_data - <F>_model, by central differences, for two RBMs"
+
+    return run("Gaussian-binary RBM: gradient for sigma", student,
+               "differentiate the free energy of exercise A with respect to sigma_i; the derivative of the "
+               "softplus of a hidden unit's input is p(h_j = 1 | x); then positive minus negative phase, "
+               "as in section 2", trial)
+
