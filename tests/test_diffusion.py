@@ -255,6 +255,26 @@ def test_spin_denoiser_commutes_with_translations():
         denoisers.SpinDenoiser(6, schedule, radius=6, rngs=nnx.Rngs(0))
 
 
+@pytest.mark.parametrize(("L", "radius", "depth"), [(9, 2, 1), (9, 1, 2)])
+def test_spin_denoiser_field_sees_the_window_with_the_site_itself(L, radius, depth):
+    """What the learned field h_i depends on, from its derivatives over a random lattice: the first layer
+    leaves site i out exactly (d patch features_i / d x_i = 0), but the blocks' 3x3 mixing brings x_i back
+    through its neighbours' patches, so h_i sees the periodic (2r + 1 + 2 depth)^2 window, the site
+    included (d h_i / d x_i != 0): the network is not a cavity field, and the notebook says so."""
+    model = perturbed(
+        denoisers.SpinDenoiser(L, diffusion.linear_schedule(10), radius=radius, width=8, depth=depth,
+                               rngs=nnx.Rngs(0)), jax.random.key(1))
+    x, t, site = jax.random.normal(jax.random.key(2), (1, L * L)), jnp.array([5]), 4 * L + 4
+    first = jax.jacfwd(lambda x: model.patch(x[:, model.neighbours[...]])[0, site])(x)[:, 0]  # (width, L*L)
+    assert float(jnp.max(jnp.abs(first[:, site]))) == 0.0
+    field = np.asarray(jax.grad(lambda x: model.cavity_field(x, t)[0, site])(x))[0].reshape(L, L)
+    half = radius + depth
+    rows, cols = np.divmod(np.arange(L * L), L)
+    window = ((np.abs(rows - 4) <= half) & (np.abs(cols - 4) <= half)).reshape(L, L)
+    np.testing.assert_array_equal(field != 0, window)
+    assert field[4, 4] != 0
+
+
 def test_spin_posterior_is_tanh_of_own_evidence_plus_cavity_field():
     """E[s_i | x_t] = tanh(sqrt(ab) x_i / (1 - ab) + artanh E[s_i | x_t without site i]), by enumeration
     of all 2^9 states of a 3x3 periodic Ising model at T = 3."""

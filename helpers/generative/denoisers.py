@@ -71,7 +71,7 @@ class VPrediction(nnx.Module):
               \qquad \hat{\boldsymbol\epsilon} = \sqrt{1 - \bar\alpha_t}\,\mathbf{x}_t
               + \sqrt{\bar\alpha_t}\,\hat{\mathbf{v}}_\theta(\mathbf{x}_t, t).
 
-    The target :math:`\mathbf{v}` has unit variance at every t for unit-variance data, whereas a
+    The velocity :math:`\mathbf{v}` has unit variance at every t for unit-variance data, whereas a
     noise predictor must reproduce almost all of :math:`\mathbf{x}_t` at large t and a tiny part of
     it at small t, so the same network learns v more easily.  ``VPrediction(net, schedule)`` with
     ``net(x_t, t) -> v_hat``; calling it returns :math:`\hat{\boldsymbol\epsilon}` like ``x_t``,
