@@ -27,7 +27,7 @@ suppress_warnings = ["mystnb.unknown_mime_type"]  # the progress-bar widgets hav
 
 html_theme = "sphinx_book_theme"
 html_title = "AdvML for the physical sciences, in JAX"
-html_context = {"default_mode": "auto"}  # the colour mode a first visit starts in (none gives a console error)
+html_context = {"default_mode": "auto"}  # a first visit's colour mode (none gives a console error)
 html_favicon = "_static/favicon.svg"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]  # long code lines wrap; wide equations and tables scroll in their box

@@ -3,8 +3,9 @@
 A committed notebook must be executed top to bottom (every code cell has an execution count, in
 order, and no error output), stay small (the file and each output under a limit, so the repository
 and the rendered pages stay light), and carry no stray metadata: the notebook keeps only its
-kernel, language and widget state, a cell only its tags (no timings, no scroll or collapse state,
-no editor- or Colab-specific keys).  Every figure carries a description (``alt`` in its
+kernel and language (no widget state: it would make the website fetch scripts from a CDN), a cell
+only its tags (no timings, no scroll or collapse state, no editor- or Colab-specific keys).  Every
+figure carries a description (``alt`` in its
 ``image/png`` output metadata, written by ``helpers.notebook.figure``) of at least a short sentence.
 Usage: ``python tests/notebook_hygiene.py FILE.ipynb ...``;
 prints one line per problem and exits 1 if there is any.
@@ -19,7 +20,7 @@ from pathlib import Path
 MAX_NOTEBOOK_BYTES = 3_000_000
 MAX_OUTPUT_BYTES = 1_000_000
 MIN_ALT_WORDS = 5
-NOTEBOOK_METADATA = {"kernelspec", "language_info", "widgets"}
+NOTEBOOK_METADATA = {"kernelspec", "language_info"}  # no widget state: it makes pages fetch CDN scripts
 CELL_METADATA = {"tags"}
 
 

@@ -163,6 +163,16 @@ def test_a_chapter_reads_well_on_a_phone(browser, site, stem):
     page.close()
 
 
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_setup_and_bookkeeping_cells_are_folded_and_no_widget_state_is_kept(stem):
+    nb = json.loads((REPO / "notebooks" / f"{stem}.ipynb").read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert "hide-input" in code[0]["metadata"].get("tags", []), "the setup cell is not folded on the site"
+    assert "".join(code[-1]["source"]).startswith("finish(START)")
+    assert "hide-cell" in code[-1]["metadata"].get("tags", []), "the run-time report is not folded"
+    assert "widgets" not in nb["metadata"], "widget state makes the page fetch scripts from a CDN"
+
+
 def test_the_notebooks_download_as_one_zip(site):
     import io
     import urllib.request
