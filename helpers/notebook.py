@@ -97,11 +97,12 @@ def docstring_markdown(doc: str) -> str:
     r"""A docstring's reStructuredText as Markdown with TeX: ``:math:`x``` becomes ``$x$``, a
     ``.. math::`` block ``$$ ... $$``, ``literal`` and :func:`roles` become `code`.  Indentation
     outside math is dropped (Markdown would read it as a code block)."""
-    out, lines, i = [], inspect.cleandoc(doc).splitlines(), 0
+    out, text, lines, i = [], [], inspect.cleandoc(doc).splitlines(), 0
     while i < len(lines):
-        line = lines[i]
-        block = re.match(r"^(\s*)\.\. math::\s*(.*)$", line)
+        block = re.match(r"^(\s*)\.\. math::\s*(.*)$", lines[i])
         if block:
+            out.append(_inline_markdown(text))
+            text = []
             indent, math = len(block.group(1)), [block.group(2)] if block.group(2).strip() else []
             i += 1
             while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > indent):
@@ -109,11 +110,24 @@ def docstring_markdown(doc: str) -> str:
                 i += 1
             out += ["", "$$", "\n".join(m for m in math if m).strip(), "$$", ""]
             continue
-        line = re.sub(r":math:`([^`]+)`", r"$\1$", line.strip())
-        line = _ROLE.sub(r"`\1`", line)
-        out.append(re.sub(r"``([^`]+)``", r"`\1`", line).replace("\\ ", ""))
+        text.append(lines[i].strip())
         i += 1
+    out.append(_inline_markdown(text))
     return "\n".join(out).strip()
+
+
+def _inline_markdown(lines: list[str]) -> str:
+    """Inline reST as Markdown, over whole paragraphs (a role may span a line break)."""
+    text = re.sub(r":math:`([^`]+)`", r"$\1$", "\n".join(lines))
+    text = _ROLE.sub(r"`\1`", text)
+    text = re.sub(r"``([^`]+)``", r"`\1`", text).replace("\\ ", "")
+    joined = []  # a formula broken over lines goes on one line: "- x" inside it would start a list
+    for line in text.split("\n"):
+        if joined and joined[-1].count("$") % 2:
+            joined[-1] += " " + line
+        else:
+            joined.append(line)
+    return "\n".join(joined)
 
 
 def _indent(line: str) -> int:

@@ -142,3 +142,5 @@ def test_docstring_markdown_turns_rest_into_markdown_with_tex():
     assert text.startswith("Sum $\\sum_i x_i$ as in `helpers.core.train.fit`, `x` of shape `(n,)`.")
     assert "$$\ny = \\sum_i x_i,\nz = 2y.\n$$" in text and text.endswith("The end.")
     assert "    " not in text  # no indentation left for Markdown to read as code
+    # an inline formula over two lines stays one formula on one line (its "- b" starts no list)
+    assert notebook.docstring_markdown("Weights :math:`a\n    - b` here.") == "Weights $a - b$ here."
