@@ -212,8 +212,10 @@ CASES = [
      TypeError, "optimizer='adam'"),
     # A check refuses a student "function" that is not callable before running anything.
     ("checks", "backprop given a number", lambda: checks.backprop(3), TypeError, "student=3"),
-    ("checks", "KL given a string", lambda: checks.gaussian_kl("kl"), TypeError, "student='kl'"),
-    ("checks", "CD-1 given an array", lambda: checks.cd1_gradient(np.ones(3)), TypeError, "student=array"),
+    ("checks", "KL given a string", lambda: checks.diagonal_gaussian_kl("kl"), TypeError, "student='kl'"),
+    ("checks", "RBM free energy given an array", lambda: checks.gaussian_rbm_free_energy(np.ones(3)),
+     TypeError,
+     "student=array"),
     ("checks", "softplus derivative missing", lambda: checks.softplus(jnp.exp, None), TypeError,
      "sigma_prime=None"),
     ("checks", "DDIM step given None", lambda: checks.ddim_step(None), TypeError, "student=None"),

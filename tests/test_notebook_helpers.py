@@ -20,7 +20,10 @@ def test_free_memory_drops_compiled_programs():
     assert float(f(jnp.ones(3))[0]) == 3.0  # recompiles on demand
 
 
-def test_finish_reports_time_and_peak_memory(capsys):
+def test_finish_reports_time_and_peak_memory(capsys, monkeypatch):
+    from helpers import results
+
+    monkeypatch.setenv(results.STRICT_ENV, "0")  # a test worker may itself be above a notebook's 2 GB
     start = time.perf_counter() - 2.0
     assert notebook.finish(start) is None
     printed = capsys.readouterr().out
