@@ -9,11 +9,15 @@ always contains the argument's name.  The cases live in one file per group of su
 
 import pkgutil
 
+import bad_input_attention
 import bad_input_core
 import bad_input_diffusion_gan
+import bad_input_flows
 import bad_input_models
 import bad_input_networks
+import bad_input_pde
 import bad_input_physics
+import bad_input_vmc
 import pytest
 from bad_input_common import *  # noqa: F403
 
@@ -25,6 +29,10 @@ CASES = [
     *bad_input_physics.CASES,
     *bad_input_models.CASES,
     *bad_input_diffusion_gan.CASES,
+    *bad_input_pde.CASES,
+    *bad_input_attention.CASES,
+    *bad_input_flows.CASES,
+    *bad_input_vmc.CASES,
 ]
 
 
