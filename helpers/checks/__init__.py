@@ -7,10 +7,10 @@ value becomes a failed verdict that says which; ``NotImplementedError`` (the not
 "not attempted yet".  Inputs come from fixed seeds, so a verdict is the same on every run.
 One module and one pair of checks per notebook, in the course's order (``jax_basics`` for 00,
 ``feedforward``, ``conv_rnn``, ``autoencoders``, ``boltzmann``, ``energy_based``, ``vae``, ``diffusion``,
-``gan``, ``pinns``, ``attention``, ``flows``, ``quantum``), each listing its checks in ``__all__``; the package offers them all by name
-(``checks.softplus``).  Each notebook's ``solutions/NN_name.py`` holds the instructors' answers and, in
-``CASES``, a plausible wrong answer for each check with the words its verdict must contain
-(``tests/test_checks.py`` runs both).
+``gan``, ``pinns``, ``attention``, ``flows``, ``quantum``), each listing its checks in ``__all__``; the
+package offers them all by name (``checks.softplus``).  Each notebook's ``solutions/NN_name.py`` holds the
+instructors' answers and, in ``CASES``, a plausible wrong answer for each check with the words its
+verdict must contain (``tests/test_checks.py`` runs both).
 """
 
 from helpers.checks import (
